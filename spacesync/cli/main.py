@@ -1,0 +1,159 @@
+"""The ``spacesync`` command: parse arguments, run one verb, map errors to exit codes.
+
+Each verb lives in its own module under :mod:`spacesync.cli.commands` and exposes
+``register(subparsers, parents)``; this module only wires them and owns exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from spacesync import __version__
+from spacesync.cli import commands
+from spacesync.cli.context import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Command
+from spacesync.errors import ConfigError, S3Error, SpacesError
+
+EPILOG = """\
+configuration:
+  endpoint     --endpoint-url, else $SPACES_ENDPOINT or $AWS_ENDPOINT_URL, else the
+               profile's endpoint_url, else --region/$SPACES_REGION as
+               https://REGION.digitaloceanspaces.com
+  credentials  --access-key/--secret-key, else $SPACES_KEY/$SPACES_SECRET, else
+               $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY, else ~/.aws/credentials
+               (profile from --profile or $AWS_PROFILE)
+  no Space yet? `spacesync local start` runs a local S3 server; `spacesync local env`
+               prints the variables to use it.
+
+exit codes:
+  0 success, 1 an operation failed, 2 bad usage or configuration, 130 interrupted
+"""
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """The options accepted before or after the verb.
+
+    On the verb's parser the defaults are suppressed so that an option given before the
+    verb is not reset by the verb's own (absent) copy of it."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    group = parser.add_argument_group("global options")
+    group.add_argument(
+        "--endpoint-url",
+        default=default(None),
+        metavar="URL",
+        help="S3 endpoint, e.g. https://nyc3.digitaloceanspaces.com",
+    )
+    group.add_argument(
+        "--region",
+        default=default(None),
+        help="Spaces region (picks https://REGION.digitaloceanspaces.com)",
+    )
+    group.add_argument(
+        "--profile", default=default(None), help="profile in ~/.aws/credentials and ~/.aws/config"
+    )
+    group.add_argument(
+        "--access-key",
+        default=default(None),
+        metavar="KEY",
+        help="access key (prefer $SPACES_KEY: flags show up in `ps`)",
+    )
+    group.add_argument(
+        "--secret-key",
+        default=default(None),
+        metavar="SECRET",
+        help="secret key (prefer $SPACES_SECRET)",
+    )
+    group.add_argument(
+        "--session-token",
+        default=default(None),
+        metavar="TOKEN",
+        help="session token for temporary credentials",
+    )
+    group.add_argument(
+        "--addressing-style",
+        default=default("auto"),
+        choices=["auto", "path", "virtual"],
+        help="bucket in the host name (virtual) or in the path (default: auto)",
+    )
+    group.add_argument(
+        "--no-verify-ssl",
+        action="store_true",
+        default=default(False),
+        help="do not verify TLS certificates (insecure; for test endpoints)",
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="log every request (credentials and signatures redacted)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spacesync",
+        description="Fast, safe transfers between local disks and DigitalOcean Spaces "
+        "or any S3-compatible store.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"spacesync {__version__}")
+    _global_options(parser, suppress=False)
+    verb_globals = argparse.ArgumentParser(add_help=False)
+    _global_options(verb_globals, suppress=True)
+    subparsers = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
+    for module in commands.ALL:
+        module.register(subparsers, [verb_globals])
+    return parser
+
+
+def _describe(error: SpacesError) -> str:
+    if isinstance(error, S3Error):
+        where = f" ({error.resource})" if error.resource else ""
+        request = f" [request id {error.request_id}]" if error.request_id else ""
+        return f"{error.code}: {error.message or 'no message'}{where}{request}"
+    return str(error)
+
+
+def _run(command: Command, args: argparse.Namespace) -> int:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency; this keeps Windows usable
+        return asyncio.run(command(args))
+    return uvloop.run(command(args))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    if not args.debug:
+        logging.getLogger("spacesync").setLevel(logging.WARNING)
+    try:
+        return _run(args.command, args)
+    except KeyboardInterrupt:
+        print("spacesync: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ConfigError as error:
+        print(f"spacesync: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except SpacesError as error:
+        print(f"spacesync: {_describe(error)}", file=sys.stderr)
+        return EXIT_FAILED
+    except BrokenPipeError:
+        # `spacesync cat … | head`: the reader left; that is not our failure.
+        sys.stderr.close()
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
