@@ -16,7 +16,13 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from spacesync.config import Settings
-from spacesync.errors import ClockSkew, MalformedResponse, NotImplementedByEndpoint, S3Error
+from spacesync.errors import (
+    ClockSkew,
+    MalformedResponse,
+    NotImplementedByEndpoint,
+    S3Error,
+    Throttled,
+)
 from spacesync.protocol import xml
 from spacesync.protocol.encoding import encode_query, uri_encode
 from spacesync.protocol.headers import (
@@ -41,9 +47,11 @@ from spacesync.protocol.model import (
     UploadInfo,
     unquote_etag,
 )
+from spacesync.protocol.provider import profile_for
 from spacesync.protocol.sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, SigV4Signer
 from spacesync.transport.body import BytesBody, RequestBody
 from spacesync.transport.http import HttpResponse, HttpTransport
+from spacesync.transport.pacer import Pacer
 from spacesync.transport.retry import RetryEvent, RetryPolicy
 
 log = logging.getLogger("spacesync.http")
@@ -62,7 +70,7 @@ _REDACTED_HEADERS = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
-class _Call:
+class S3Call:
     """One S3 operation, before addressing and signing."""
 
     operation: str
@@ -76,7 +84,7 @@ class _Call:
 
 
 @dataclass(frozen=True, slots=True)
-class _Reply:
+class S3Reply:
     status: int
     headers: Mapping[str, str]
     body: bytes
@@ -129,8 +137,12 @@ class SpacesClient:
         wall_clock: Callable[[], float] = time.time,
         on_retry: Callable[[RetryEvent], None] | None = None,
         list_api: Literal["v2", "v1"] = "v2",
+        pacer: Pacer | None = None,
     ) -> None:
         self.settings = settings
+        self.profile = profile_for(settings.endpoint)
+        #: Shared by every request of this client: throttling slows all of them together.
+        self.pacer = pacer or Pacer(max_rate=self.profile.max_request_rate)
         self.retry = retry or RetryPolicy()
         self._transport = transport or HttpTransport()
         self._signer = SigV4Signer(settings.credentials, region=settings.region)
@@ -160,7 +172,7 @@ class SpacesClient:
     # -- the one path every request takes -------------------------------------------
 
     @asynccontextmanager
-    async def _exchange(self, call: _Call) -> AsyncIterator[HttpResponse]:
+    async def _exchange(self, call: S3Call) -> AsyncIterator[HttpResponse]:
         target = self.settings.endpoint.target(call.bucket, call.key)
         headers = {"host": target.host, **(call.headers or {})}
         if call.body is None:
@@ -181,6 +193,7 @@ class SpacesClient:
         )
         query = encode_query(call.query)
         url = f"{target.base_url}{target.path}{'?' + query if query else ''}"
+        await self.pacer.wait()
         started = time.monotonic()
         async with self._transport.request(
             call.method, url, headers=headers, body=call.body
@@ -202,9 +215,12 @@ class SpacesClient:
                     status=response.status,
                     request_id=response.headers.get("x-amz-request-id"),
                 )
-                if isinstance(error, ClockSkew):
+                if isinstance(error, Throttled):
+                    self.pacer.throttled()
+                elif isinstance(error, ClockSkew):
                     self._correct_clock(response.headers.get("Date"), error)
                 raise error
+            self.pacer.succeeded()
             yield response
 
     def _correct_clock(self, date_header: str | None, error: S3Error) -> None:
@@ -217,22 +233,24 @@ class SpacesClient:
         if server_time is not None:
             self.clock_offset = server_time.timestamp() - self._wall_clock()
 
-    async def _call(self, call: _Call, *, error_in_200: bool = False) -> _Reply:
-        """Send with retries and read the whole (small) reply body."""
+    async def call(self, call: S3Call, *, error_in_200: bool = False) -> S3Reply:
+        """Send with retries and read the whole (small) reply body: the building block of
+        every operation whose reply fits in memory (settings modules use it too).
+        ``error_in_200``: the operation may answer 200 with an ``<Error>`` document."""
 
-        async def attempt(_: int) -> _Reply:
+        async def attempt(_: int) -> S3Reply:
             async with self._exchange(call) as response:
                 body = await response.read()
                 if error_in_200 and (error := xml.error_in_body(body)) is not None:
                     raise error
-                return _Reply(response.status, response.headers, body)
+                return S3Reply(response.status, response.headers, body)
 
         return await self.retry.run(attempt, idempotent=call.idempotent, on_retry=self._on_retry)
 
     # -- buckets ------------------------------------------------------------------------
 
     async def list_buckets(self) -> list[BucketInfo]:
-        reply = await self._call(_Call("ListBuckets", "GET"))
+        reply = await self.call(S3Call("ListBuckets", "GET"))
         return xml.parse_list_buckets(reply.body)
 
     async def create_bucket(
@@ -240,8 +258,8 @@ class SpacesClient:
     ) -> None:
         headers = {"x-amz-acl": acl} if acl else {}
         payload = xml.build_create_bucket(location)
-        await self._call(
-            _Call(
+        await self.call(
+            S3Call(
                 "CreateBucket",
                 "PUT",
                 bucket,
@@ -251,15 +269,15 @@ class SpacesClient:
         )
 
     async def delete_bucket(self, bucket: str) -> None:
-        await self._call(_Call("DeleteBucket", "DELETE", bucket))
+        await self.call(S3Call("DeleteBucket", "DELETE", bucket))
 
     async def head_bucket(self, bucket: str) -> None:
         """Raises NotFound / AccessDenied; returns when the bucket exists and is reachable."""
-        await self._call(_Call("HeadBucket", "HEAD", bucket))
+        await self.call(S3Call("HeadBucket", "HEAD", bucket))
 
     async def get_bucket_location(self, bucket: str) -> str | None:
-        reply = await self._call(
-            _Call("GetBucketLocation", "GET", bucket, query=[("location", "")])
+        reply = await self.call(
+            S3Call("GetBucketLocation", "GET", bucket, query=[("location", "")])
         )
         return xml.parse_bucket_location(reply.body)
 
@@ -324,7 +342,7 @@ class SpacesClient:
             delimiter=delimiter,
             **{"start-after": start_after, "continuation-token": token},
         )
-        reply = await self._call(_Call("ListObjectsV2", "GET", bucket, query=query))
+        reply = await self.call(S3Call("ListObjectsV2", "GET", bucket, query=query))
         return xml.parse_list_objects_v2(reply.body)
 
     async def _list_v1_page(
@@ -338,7 +356,7 @@ class SpacesClient:
     ) -> ListPage:
         query = [("max-keys", str(page_size)), ("encoding-type", "url")]
         query += _optional(prefix=prefix or None, delimiter=delimiter, marker=marker)
-        reply = await self._call(_Call("ListObjects", "GET", bucket, query=query))
+        reply = await self.call(S3Call("ListObjects", "GET", bucket, query=query))
         return xml.parse_list_objects_v1(reply.body)
 
     async def list_objects(
@@ -355,7 +373,7 @@ class SpacesClient:
         self, bucket: str, key: str, *, conditions: Conditions | None = None
     ) -> ObjectHead:
         headers = conditions.headers() if conditions else {}
-        reply = await self._call(_Call("HeadObject", "HEAD", bucket, key, headers=headers))
+        reply = await self.call(S3Call("HeadObject", "HEAD", bucket, key, headers=headers))
         return parse_object_head(reply.headers)
 
     @asynccontextmanager
@@ -374,7 +392,7 @@ class SpacesClient:
         headers = conditions.headers() if conditions else {}
         if start is not None:
             headers["Range"] = byte_range(start, end) if end is not None else f"bytes={start}-"
-        call = _Call("GetObject", "GET", bucket, key, headers=headers)
+        call = S3Call("GetObject", "GET", bucket, key, headers=headers)
 
         async def attempt(_: int) -> tuple[AsyncExitStack, ObjectStream]:
             stack = AsyncExitStack()
@@ -426,7 +444,7 @@ class SpacesClient:
             headers.update(conditions.headers())
         if content_md5:
             headers["Content-MD5"] = await body.md5_base64()
-        reply = await self._call(_Call("PutObject", "PUT", bucket, key, headers=headers, body=body))
+        reply = await self.call(S3Call("PutObject", "PUT", bucket, key, headers=headers, body=body))
         return unquote_etag(reply.headers.get("ETag", ""))
 
     async def copy_object(
@@ -449,14 +467,14 @@ class SpacesClient:
             headers["x-amz-metadata-directive"] = "COPY"
         if conditions:
             headers.update(_copy_conditions(conditions))
-        reply = await self._call(
-            _Call("CopyObject", "PUT", bucket, key, headers=headers), error_in_200=True
+        reply = await self.call(
+            S3Call("CopyObject", "PUT", bucket, key, headers=headers), error_in_200=True
         )
         return xml.parse_copy_result(reply.body)
 
     async def delete_object(self, bucket: str, key: str, *, version_id: str | None = None) -> None:
         query = [("versionId", version_id)] if version_id else []
-        await self._call(_Call("DeleteObject", "DELETE", bucket, key, query=query))
+        await self.call(S3Call("DeleteObject", "DELETE", bucket, key, query=query))
 
     async def delete_objects(
         self, bucket: str, objects: Sequence[ObjectId], *, quiet: bool = False
@@ -466,8 +484,8 @@ class SpacesClient:
         In quiet mode S3 lists only failures, so the successes are filled in here."""
         body = BytesBody(xml.build_delete_objects(objects, quiet=quiet))
         headers = {"Content-MD5": await body.md5_base64(), "Content-Type": "application/xml"}
-        reply = await self._call(
-            _Call(
+        reply = await self.call(
+            S3Call(
                 "DeleteObjects", "POST", bucket, query=[("delete", "")], headers=headers, body=body
             )
         )
@@ -488,8 +506,8 @@ class SpacesClient:
         """Returns the upload id. Not idempotent: a retry after a lost reply would orphan an
         upload, so only connection failures (request never sent) are retried."""
         headers = attributes.headers() if attributes else {}
-        reply = await self._call(
-            _Call(
+        reply = await self.call(
+            S3Call(
                 "CreateMultipartUpload",
                 "POST",
                 bucket,
@@ -513,8 +531,8 @@ class SpacesClient:
     ) -> str:
         """Returns the part's ETag."""
         headers = {"Content-MD5": await body.md5_base64()} if content_md5 else {}
-        reply = await self._call(
-            _Call(
+        reply = await self.call(
+            S3Call(
                 "UploadPart",
                 "PUT",
                 bucket,
@@ -546,8 +564,8 @@ class SpacesClient:
         }
         if conditions:
             headers.update(_copy_conditions(conditions))
-        reply = await self._call(
-            _Call(
+        reply = await self.call(
+            S3Call(
                 "UploadPartCopy",
                 "PUT",
                 bucket,
@@ -563,8 +581,8 @@ class SpacesClient:
         self, bucket: str, key: str, *, upload_id: str, parts: Sequence[CompletedPart]
     ) -> CompletedUpload:
         body = BytesBody(xml.build_complete_multipart(parts))
-        reply = await self._call(
-            _Call(
+        reply = await self.call(
+            S3Call(
                 "CompleteMultipartUpload",
                 "POST",
                 bucket,
@@ -578,8 +596,8 @@ class SpacesClient:
         return xml.parse_complete_multipart(reply.body)
 
     async def abort_multipart_upload(self, bucket: str, key: str, *, upload_id: str) -> None:
-        await self._call(
-            _Call("AbortMultipartUpload", "DELETE", bucket, key, query=[("uploadId", upload_id)])
+        await self.call(
+            S3Call("AbortMultipartUpload", "DELETE", bucket, key, query=[("uploadId", upload_id)])
         )
 
     async def list_parts(self, bucket: str, key: str, *, upload_id: str) -> list[PartInfo]:
@@ -590,7 +608,7 @@ class SpacesClient:
             query = [("uploadId", upload_id), ("max-parts", "1000")]
             if marker is not None:
                 query.append(("part-number-marker", str(marker)))
-            reply = await self._call(_Call("ListParts", "GET", bucket, key, query=query))
+            reply = await self.call(S3Call("ListParts", "GET", bucket, key, query=query))
             page = xml.parse_list_parts(reply.body)
             parts.extend(page.parts)
             if not page.is_truncated or page.next_part_number_marker is None:
@@ -609,7 +627,7 @@ class SpacesClient:
                 prefix=prefix or None,
                 **{"key-marker": key_marker, "upload-id-marker": upload_marker},
             )
-            reply = await self._call(_Call("ListMultipartUploads", "GET", bucket, query=query))
+            reply = await self.call(S3Call("ListMultipartUploads", "GET", bucket, query=query))
             page = xml.parse_list_uploads(reply.body)
             for upload in page.uploads:
                 yield upload

@@ -37,12 +37,19 @@ class RequestBody(Protocol):
 
 
 class BytesBody:
-    """A body already in memory, sent as memoryview slices (no copies)."""
+    """A body already in memory, sent as memoryview slices (no copies). Hashes the caller
+    already computed (e.g. while reading a part) are passed in, not computed twice."""
 
-    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+    def __init__(
+        self,
+        data: bytes | bytearray | memoryview,
+        *,
+        md5_base64: str | None = None,
+        sha256_hex: str | None = None,
+    ) -> None:
         self._view = memoryview(data).cast("B")
-        self._sha256: str | None = None
-        self._md5: str | None = None
+        self._sha256 = sha256_hex
+        self._md5 = md5_base64
 
     @property
     def size(self) -> int:

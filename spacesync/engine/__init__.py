@@ -1,0 +1,1 @@
+"""The transfer engine: multi-part uploads and downloads, their scheduling and resumption."""

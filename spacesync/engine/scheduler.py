@@ -1,0 +1,178 @@
+"""The one owner of concurrency in a job: requests, bytes and files in flight.
+
+Transfers are state machines that *ask* for a :class:`Lease` before each request and
+start their tasks only through :meth:`Scheduler.tasks`; a producer that waits for its
+lease before spawning keeps the number of live tasks bounded by the budget, however
+many files or parts a job has (aws-c-s3 reserves memory when a part is scheduled, not
+when it is read; so do we).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from spacesync.engine.plan import MiB
+
+T = TypeVar("T")
+
+DEFAULT_CONCURRENCY = 16
+DEFAULT_MAX_MEMORY = 256 * MiB
+DEFAULT_PUTS_PER_OBJECT = 10
+
+
+class ByteBudget:
+    """Bytes reserved for part buffers. A reservation larger than the whole budget is
+    granted when nothing else is reserved, so an oversized part slows the job instead of
+    deadlocking it."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError("the memory budget must be positive")
+        self.capacity = capacity
+        self.reserved = 0
+        self.peak = 0
+        self._changed = asyncio.Condition()
+
+    async def acquire(self, nbytes: int) -> None:
+        async with self._changed:
+            await self._changed.wait_for(
+                lambda: self.reserved == 0 or self.reserved + nbytes <= self.capacity
+            )
+            self.reserved += nbytes
+            self.peak = max(self.peak, self.reserved)
+
+    async def release(self, nbytes: int) -> None:
+        async with self._changed:
+            self.reserved -= nbytes
+            self._changed.notify_all()
+
+
+@dataclass
+class Lease:
+    """What one request holds while it runs; released exactly once."""
+
+    scheduler: Scheduler
+    nbytes: int
+    put_object: tuple[str, str] | None
+    released: bool = field(default=False, init=False)
+
+    async def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        await self.scheduler._give_back(self)
+
+
+class TaskSpawner:
+    """The handle through which transfers start tasks, inside a structured group: when
+    one task fails, its siblings are cancelled and the error surfaces at the group."""
+
+    def __init__(self, group: asyncio.TaskGroup) -> None:
+        self._group = group
+
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        return self._group.create_task(coro)
+
+
+class Scheduler:
+    """Concurrency budget for one job.
+
+    - ``concurrency``: HTTP requests in flight (one connection each).
+    - ``max_memory``: bytes of part buffers reserved at once (uploads read a part into a
+      buffer it holds until the part is sent).
+    - ``max_files``: files transferring at once (open descriptors, per-file state).
+    - ``puts_per_object``: concurrent UploadPart/UploadPartCopy on one object (Spaces
+      allows 10).
+
+    Worst-case memory of a job ≈ ``max(max_memory, largest part)`` for upload buffers
+    + ``concurrency * 1 MiB`` for download chunks being written
+    + ``max_files * ~10 KiB`` of per-file state.
+    """
+
+    def __init__(
+        self,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_memory: int = DEFAULT_MAX_MEMORY,
+        max_files: int | None = None,
+        puts_per_object: int = DEFAULT_PUTS_PER_OBJECT,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.concurrency = concurrency
+        self.memory = ByteBudget(max_memory)
+        self.max_files = max_files or concurrency * 4
+        self.puts_per_object = puts_per_object
+        self._requests = asyncio.Semaphore(concurrency)
+        self._files = asyncio.Semaphore(self.max_files)
+        self._object_slots: dict[tuple[str, str], tuple[asyncio.Semaphore, int]] = {}
+
+    async def lease(self, *, nbytes: int = 0, put_object: tuple[str, str] | None = None) -> Lease:
+        """Wait for memory, then a per-object PUT slot, then a request slot: always in this
+        order, and each is released by a running request, so waiting cannot deadlock."""
+        if nbytes:
+            await self.memory.acquire(nbytes)
+        acquired_slot = False
+        try:
+            if put_object is not None:
+                await self._object_slot(put_object).acquire()
+                acquired_slot = True
+            await self._requests.acquire()
+        except BaseException:
+            if put_object is not None:
+                self._drop_object_slot(put_object, acquired=acquired_slot)
+            if nbytes:
+                await self.memory.release(nbytes)
+            raise
+        return Lease(self, nbytes, put_object)
+
+    async def _give_back(self, lease: Lease) -> None:
+        self._requests.release()
+        if lease.put_object is not None:
+            self._drop_object_slot(lease.put_object, acquired=True)
+        if lease.nbytes:
+            await self.memory.release(lease.nbytes)
+
+    def _object_slot(self, name: tuple[str, str]) -> asyncio.Semaphore:
+        slot, users = self._object_slots.get(name) or (asyncio.Semaphore(self.puts_per_object), 0)
+        self._object_slots[name] = (slot, users + 1)
+        return slot
+
+    def _drop_object_slot(self, name: tuple[str, str], *, acquired: bool) -> None:
+        slot, users = self._object_slots[name]
+        if acquired:
+            slot.release()
+        if users <= 1:
+            del self._object_slots[name]
+        else:
+            self._object_slots[name] = (slot, users - 1)
+
+    @asynccontextmanager
+    async def request(
+        self, *, nbytes: int = 0, put_object: tuple[str, str] | None = None
+    ) -> AsyncIterator[Lease]:
+        """A lease held for the body of a ``with`` block."""
+        lease = await self.lease(nbytes=nbytes, put_object=put_object)
+        try:
+            yield lease
+        finally:
+            await lease.release()
+
+    @asynccontextmanager
+    async def file(self) -> AsyncIterator[None]:
+        """A file slot, held while one file's transfer runs."""
+        async with self._files:
+            yield
+
+    @asynccontextmanager
+    async def tasks(self) -> AsyncIterator[TaskSpawner]:
+        async with asyncio.TaskGroup() as group:
+            yield TaskSpawner(group)
+
+    @property
+    def requests_in_flight(self) -> int:
+        return self.concurrency - self._requests._value

@@ -1,0 +1,68 @@
+"""What every transfer shares: its options, its result, and where it reports progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from spacesync.engine.plan import DEFAULT_PART_SIZE
+from spacesync.errors import SpacesError
+from spacesync.protocol.headers import ObjectAttributes
+
+#: Metadata our uploads record: the source's mtime (ns) for sync, and the part size so a
+#: download can recompute the multipart ETag.
+META_MTIME = "mtime"
+META_PART_SIZE = "spacesync-part-size"
+
+
+@dataclass(frozen=True, slots=True)
+class TransferOptions:
+    part_size: int = DEFAULT_PART_SIZE
+    #: Objects above this size go multipart (uploads) or as parallel ranges (downloads).
+    multipart_threshold: int = DEFAULT_PART_SIZE
+    #: Keep journals so an interrupted transfer resumes; False aborts on any failure.
+    resumable: bool = True
+    attributes: ObjectAttributes | None = None
+    #: Server-side copies above this size use parallel UploadPartCopy (S3's CopyObject
+    #: stops at 5 GiB); lowered in tests.
+    copy_threshold: int = 5 * 1024**3
+
+
+@dataclass(slots=True)
+class TransferResult:
+    """One file's outcome; ``error`` is None on success."""
+
+    source: str
+    destination: str
+    size: int = 0
+    etag: str = ""
+    seconds: float = 0.0
+    #: Bytes that crossed the network for this file (less than ``size`` when resumed).
+    bytes_transferred: int = 0
+    resumed: bool = False
+    error: SpacesError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class ProgressSink(Protocol):
+    """Where transfers report; the CLI plugs a progress bar in, tests a counter."""
+
+    def add_work(self, *, files: int, nbytes: int) -> None: ...
+
+    def advance(self, nbytes: int) -> None: ...
+
+    def file_done(self, result: TransferResult) -> None: ...
+
+
+class NoProgress:
+    def add_work(self, *, files: int, nbytes: int) -> None:
+        pass
+
+    def advance(self, nbytes: int) -> None:
+        pass
+
+    def file_done(self, result: TransferResult) -> None:
+        pass

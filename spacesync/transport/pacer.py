@@ -1,0 +1,63 @@
+"""One pacer per endpoint: spaces out request starts so that every worker slows together.
+
+Two things set the spacing: a request-rate ceiling (a provider limit, e.g. Spaces'
+1,500 requests/s per client IP) and a throttle interval that doubles on each
+SlowDown/503 and decays after successes, as rclone's pacer does. Backing off one
+request (the retry policy's job) does not help if fifty others keep hammering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Pacer:
+    def __init__(
+        self,
+        *,
+        max_rate: float | None = None,
+        first_throttle: float = 0.01,
+        max_throttle: float = 2.0,
+        decay: float = 0.9,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._floor = 1.0 / max_rate if max_rate else 0.0
+        self._first_throttle = first_throttle
+        self._max_throttle = max_throttle
+        self._decay = decay
+        self._clock = clock
+        self._sleep = sleep
+        #: Extra spacing learnt from throttling; 0 while the endpoint is happy.
+        self.throttle_interval = 0.0
+        self._next_start = 0.0
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two request starts, across all workers."""
+        return max(self._floor, self.throttle_interval)
+
+    async def wait(self) -> None:
+        """Take the next start slot; returns at once when no spacing is in force."""
+        interval = self.interval
+        if interval <= 0:
+            return
+        now = self._clock()
+        start = max(now, self._next_start)
+        self._next_start = start + interval
+        if start > now:
+            await self._sleep(start - now)
+
+    def throttled(self) -> None:
+        self.throttle_interval = min(
+            self._max_throttle, max(self._first_throttle, self.throttle_interval * 2)
+        )
+
+    def succeeded(self) -> None:
+        if self.throttle_interval:
+            decayed = self.throttle_interval * self._decay
+            self.throttle_interval = decayed if decayed >= self._first_throttle / 4 else 0.0

@@ -1,0 +1,128 @@
+"""Replies the real server cannot be made to give, from a scripted loopback server.
+
+Only rare replies live here (NotImplemented, SlowDown storms, 200-with-Error, a proxy's
+HTML page); every ordinary exchange is tested against the real server in tests/integration.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from spacesync.client import SpacesClient
+from spacesync.config import resolve_settings
+from spacesync.errors import ServerError, Throttled
+from spacesync.protocol.model import CompletedPart
+from spacesync.transport.pacer import Pacer
+from spacesync.transport.retry import RetryPolicy
+
+from ..support.scripted_server import Reply, ScriptedServer, scripted_server
+
+NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[ScriptedServer]:
+    async with scripted_server() as s:
+        yield s
+
+
+@pytest.fixture
+async def client(
+    sleeps: Sleeps, tmp_path: Path, server: ScriptedServer
+) -> AsyncIterator[SpacesClient]:
+    settings = resolve_settings(
+        endpoint_url=server.url, access_key="AKTEST", secret_key="secret", env={}, home=tmp_path
+    )
+    retry = RetryPolicy(rng=random.Random(1), sleep=sleeps, max_attempts=4)
+    pacer = Pacer(sleep=sleeps)
+    async with SpacesClient(settings, retry=retry, pacer=pacer) as c:
+        yield c
+
+
+def error_xml(code: str, message: str = "m") -> str:
+    return (
+        f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>R1</RequestId></Error>"
+    )
+
+
+V1_PAGE = f"""<ListBucketResult {NS}><Name>b</Name><Prefix></Prefix><Marker></Marker>
+<MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>
+<Contents><Key>only</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified>
+<ETag>&quot;d41d8cd98f00b204e9800998ecf8427e&quot;</ETag><Size>0</Size></Contents>
+</ListBucketResult>"""
+
+
+async def test_listing_falls_back_to_v1_when_v2_is_not_implemented(
+    client: SpacesClient, server: ScriptedServer
+) -> None:
+    server.add("GET", Reply(501, error_xml("NotImplemented")), Reply(200, V1_PAGE))
+    keys = [o.key async for o in client.list_objects("b")]
+    again = [o.key async for o in client.list_objects("b")]
+    assert keys == again == ["only"]
+    queries = [seen.path_qs for seen in server.seen]
+    assert len(queries) == 3  # V2 refused once, then V1 for both listings
+    assert "list-type=2" in queries[0]
+    assert all("list-type" not in q for q in queries[1:])
+
+
+async def test_slowdown_storm_backs_off_and_slows_the_endpoint(
+    client: SpacesClient, server: ScriptedServer, sleeps: Sleeps
+) -> None:
+    slow = Reply(503, error_xml("SlowDown", "Please reduce your request rate."))
+    ok = Reply(200, f"<ListAllMyBucketsResult {NS}><Buckets/></ListAllMyBucketsResult>")
+    server.add("GET", slow, slow, ok)
+    assert await client.list_buckets() == []
+    assert len(server.seen) == 3
+    assert client.pacer.throttle_interval > 0  # every later request is spaced out
+    assert len([s for s in sleeps.calls if s > 0]) >= 2  # backoff slept (fake sleep)
+
+
+async def test_slowdown_forever_gives_up_with_throttled(
+    client: SpacesClient, server: ScriptedServer
+) -> None:
+    server.add("GET", Reply(503, error_xml("SlowDown")))
+    with pytest.raises(Throttled):
+        await client.list_buckets()
+    assert len(server.seen) == 4  # max_attempts
+
+
+async def test_complete_with_error_in_200_body_is_retried(
+    client: SpacesClient, server: ScriptedServer
+) -> None:
+    done = (
+        f"<CompleteMultipartUploadResult {NS}><Location>x</Location><Bucket>b</Bucket>"
+        "<Key>k</Key><ETag>&quot;abc-1&quot;</ETag></CompleteMultipartUploadResult>"
+    )
+    server.add("POST", Reply(200, error_xml("InternalError", "try again")), Reply(200, done))
+    result = await client.complete_multipart_upload(
+        "b", "k", upload_id="U", parts=[CompletedPart(1, "abc")]
+    )
+    assert result.etag == "abc-1"
+    assert len(server.seen) == 2
+
+
+async def test_proxy_html_error_page_is_a_typed_error(
+    client: SpacesClient, server: ScriptedServer
+) -> None:
+    page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+    server.add("GET", Reply(502, page, {"Content-Type": "text/html"}))
+    with pytest.raises(ServerError) as caught:
+        await client.list_buckets()
+    assert "502 Bad Gateway" in str(caught.value)
