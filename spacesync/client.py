@@ -52,7 +52,7 @@ from spacesync.protocol.sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, SigV4Signer
 from spacesync.transport.body import BytesBody, RequestBody
 from spacesync.transport.http import HttpResponse, HttpTransport
 from spacesync.transport.pacer import Pacer
-from spacesync.transport.retry import RetryEvent, RetryPolicy
+from spacesync.transport.retry import RetryPolicy
 
 log = logging.getLogger("spacesync.http")
 
@@ -135,7 +135,6 @@ class SpacesClient:
         retry: RetryPolicy | None = None,
         payload_signing: PayloadSigning = "auto",
         wall_clock: Callable[[], float] = time.time,
-        on_retry: Callable[[RetryEvent], None] | None = None,
         list_api: Literal["v2", "v1"] = "v2",
         pacer: Pacer | None = None,
     ) -> None:
@@ -154,7 +153,6 @@ class SpacesClient:
         )
         #: ListObjects V1 (markers) instead of V2, asked for or learnt from a NotImplemented.
         self._list_v1 = list_api == "v1"
-        self._on_retry = on_retry
 
     async def __aenter__(self) -> SpacesClient:
         return self
@@ -215,6 +213,7 @@ class SpacesClient:
                     status=response.status,
                     request_id=response.headers.get("x-amz-request-id"),
                 )
+                error.operation = call.operation
                 if isinstance(error, Throttled):
                     self.pacer.throttled()
                 elif isinstance(error, ClockSkew):
@@ -245,7 +244,7 @@ class SpacesClient:
                     raise error
                 return S3Reply(response.status, response.headers, body)
 
-        return await self.retry.run(attempt, idempotent=call.idempotent, on_retry=self._on_retry)
+        return await self.retry.run(attempt, idempotent=call.idempotent)
 
     # -- buckets ------------------------------------------------------------------------
 
@@ -405,7 +404,7 @@ class SpacesClient:
                 raise
             return stack, stream
 
-        stack, stream = await self.retry.run(attempt, idempotent=True, on_retry=self._on_retry)
+        stack, stream = await self.retry.run(attempt, idempotent=True)
         async with stack:
             yield stream
 
@@ -426,7 +425,7 @@ class SpacesClient:
             ) as stream:
                 return stream.head, await stream.read()
 
-        return await self.retry.run(attempt, idempotent=True, on_retry=self._on_retry)
+        return await self.retry.run(attempt, idempotent=True)
 
     async def put_object(
         self,
@@ -459,7 +458,9 @@ class SpacesClient:
         conditions: Conditions | None = None,
     ) -> CopyOutcome:
         """Server-side copy; ``attributes`` given means REPLACE the metadata, else COPY it."""
-        headers = {"x-amz-copy-source": _copy_source(source_bucket, source_key, source_version)}
+        headers = {
+            "x-amz-copy-source": copy_source_header(source_bucket, source_key, source_version)
+        }
         if attributes is not None:
             headers.update(attributes.headers())
             headers["x-amz-metadata-directive"] = "REPLACE"
@@ -559,7 +560,7 @@ class SpacesClient:
         conditions: Conditions | None = None,
     ) -> CopyOutcome:
         headers = {
-            "x-amz-copy-source": _copy_source(source_bucket, source_key, source_version),
+            "x-amz-copy-source": copy_source_header(source_bucket, source_key, source_version),
             "x-amz-copy-source-range": byte_range(start, end),
         }
         if conditions:
@@ -665,7 +666,7 @@ def _optional(**params: str | None) -> list[tuple[str, str]]:
     return [(name, value) for name, value in params.items() if value is not None]
 
 
-def _copy_source(bucket: str, key: str, version: str | None) -> str:
+def copy_source_header(bucket: str, key: str, version: str | None) -> str:
     source = f"/{bucket}/{uri_encode(key, keep_slash=True)}"
     return f"{source}?versionId={uri_encode(version)}" if version else source
 

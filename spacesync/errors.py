@@ -53,6 +53,15 @@ class SourceChanged(SpacesError):
     """The local file or remote object changed while it was being transferred."""
 
 
+class UnsafeKey(SpacesError):
+    """A key that would write outside the destination directory (``..``, absolute, ``\\``,
+    NUL): refused, never followed."""
+
+
+class LocalFileError(SpacesError):
+    """A local file could not be read or written (missing, permission, disk full)."""
+
+
 class S3Error(SpacesError):
     """An error reply from the server, with everything needed to report it in one line."""
 
@@ -73,6 +82,8 @@ class S3Error(SpacesError):
         self.request_id = request_id
         self.resource = resource
         self.extra: dict[str, str] = dict(extra or {})
+        #: The S3 operation that got this reply (``PutBucketLogging``), set by the client.
+        self.operation: str | None = None
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keep the keyword-only fields when pickled (e.g. across process pools).

@@ -5,14 +5,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TextIO
 
+from spacesync.cli.progress import progress_for
 from spacesync.client import SpacesClient
 from spacesync.config import Settings, resolve_settings
+from spacesync.engine.journal import JournalStore
+from spacesync.engine.plan import DEFAULT_PART_SIZE
+from spacesync.engine.scheduler import DEFAULT_CONCURRENCY, DEFAULT_MAX_MEMORY, Scheduler
+from spacesync.engine.transfer import ProgressSink, TransferOptions, count_retry
+from spacesync.errors import ConfigError, NotImplementedByEndpoint, S3Error, SpacesError
+from spacesync.protocol.headers import ObjectAttributes
+from spacesync.statedir import default_state_dir
 from spacesync.transport.http import HttpTransport, PoolOptions
+from spacesync.transport.retry import RetryPolicy
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -66,14 +78,110 @@ def settings_from(args: argparse.Namespace) -> Settings:
 @asynccontextmanager
 async def open_client(args: argparse.Namespace) -> AsyncIterator[SpacesClient]:
     settings = settings_from(args)
-    transport = HttpTransport(pool=PoolOptions(verify_tls=not args.no_verify_ssl))
-    async with SpacesClient(settings, transport=transport) as client:
+    pool = max(PoolOptions().size, getattr(args, "concurrency", 0) or 0)
+    transport = HttpTransport(pool=PoolOptions(size=pool, verify_tls=not args.no_verify_ssl))
+    retry = RetryPolicy(on_retry=count_retry)
+    async with SpacesClient(settings, transport=transport, retry=retry) as client:
         yield client
 
 
-def emit_json(record: dict[str, Any]) -> None:
+def describe_error(error: SpacesError) -> str:
+    """One line: the S3 code and message, where, and the request id to quote to support."""
+    if isinstance(error, NotImplementedByEndpoint):
+        return f"the endpoint does not support {error.operation or 'this operation'} ({error.code})"
+    if isinstance(error, S3Error):
+        where = f" ({error.resource})" if error.resource else ""
+        request = f" [request id {error.request_id}]" if error.request_id else ""
+        return f"{error.code}: {error.message or 'no message'}{where}{request}"
+    return str(error)
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """``8MiB``, ``16M``, ``1g``, ``5242880`` -> bytes (K/M/G/T are powers of 1024)."""
+    match = _SIZE.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 8MiB, 512K, 1G)")
+    return int(float(match[1]) * 1024 ** "_kmgt".index(match[2].lower() or "_"))
+
+
+def add_transfer_options(parser: argparse.ArgumentParser) -> None:
+    """The knobs of the transfer engine, shared by cp and sync."""
+    group = parser.add_argument_group("transfer options")
+    group.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"requests in flight (default {DEFAULT_CONCURRENCY})",
+    )
+    group.add_argument(
+        "--part-size",
+        type=parse_size,
+        default=DEFAULT_PART_SIZE,
+        metavar="SIZE",
+        help="multipart part size, grown to fit 10,000 parts (default 8MiB)",
+    )
+    group.add_argument(
+        "--max-memory",
+        type=parse_size,
+        default=DEFAULT_MAX_MEMORY,
+        metavar="SIZE",
+        help="bytes of part buffers in flight (default 256MiB)",
+    )
+    group.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="journals and caches (default $XDG_STATE_HOME/spacesync)",
+    )
+    group.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="keep no journal: a failed transfer is abandoned and cleaned up",
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar, no per-file lines"
+    )
+    group.add_argument("--json", action="store_true", help="one JSON line per finished file")
+
+
+@dataclass(frozen=True)
+class TransferSetup:
+    scheduler: Scheduler
+    journals: JournalStore | None
+    progress: ProgressSink
+    options: TransferOptions
+
+
+def transfer_setup(
+    args: argparse.Namespace, client: SpacesClient, *, attributes: ObjectAttributes | None
+) -> TransferSetup:
+    if args.concurrency < 1:
+        raise ConfigError("--concurrency must be at least 1")
+    state_dir = args.state_dir or default_state_dir()
+    return TransferSetup(
+        scheduler=Scheduler(
+            concurrency=args.concurrency,
+            max_memory=args.max_memory,
+            puts_per_object=client.profile.max_puts_per_object,
+        ),
+        journals=None if args.no_resume else JournalStore(state_dir / "journals"),
+        progress=progress_for(quiet=args.quiet or args.json),
+        options=TransferOptions(
+            part_size=args.part_size,
+            multipart_threshold=args.part_size,
+            resumable=not args.no_resume,
+            attributes=attributes,
+        ),
+    )
+
+
+def emit_json(record: dict[str, Any], *, stream: TextIO | None = None) -> None:
     """One JSON document per line, for scripts."""
-    sys.stdout.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+    (stream or sys.stdout).write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
 
 
 def human_size(size: float) -> str:

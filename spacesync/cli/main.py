@@ -14,8 +14,15 @@ from collections.abc import Sequence
 
 from spacesync import __version__
 from spacesync.cli import commands
-from spacesync.cli.context import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Command
-from spacesync.errors import ConfigError, S3Error, SpacesError
+from spacesync.cli.context import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Command,
+    describe_error,
+)
+from spacesync.errors import ConfigError, SpacesError
 
 EPILOG = """\
 configuration:
@@ -113,14 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _describe(error: SpacesError) -> str:
-    if isinstance(error, S3Error):
-        where = f" ({error.resource})" if error.resource else ""
-        request = f" [request id {error.request_id}]" if error.request_id else ""
-        return f"{error.code}: {error.message or 'no message'}{where}{request}"
-    return str(error)
-
-
 def _run(command: Command, args: argparse.Namespace) -> int:
     try:
         import uvloop
@@ -147,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"spacesync: {error}", file=sys.stderr)
         return EXIT_USAGE
     except SpacesError as error:
-        print(f"spacesync: {_describe(error)}", file=sys.stderr)
+        print(f"spacesync: {describe_error(error)}", file=sys.stderr)
         return EXIT_FAILED
     except BrokenPipeError:
         # `spacesync cat … | head`: the reader left; that is not our failure.

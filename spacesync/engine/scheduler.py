@@ -10,6 +10,7 @@ when it is read; so do we).
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -25,9 +26,10 @@ DEFAULT_PUTS_PER_OBJECT = 10
 
 
 class ByteBudget:
-    """Bytes reserved for part buffers. A reservation larger than the whole budget is
-    granted when nothing else is reserved, so an oversized part slows the job instead of
-    deadlocking it."""
+    """Bytes reserved for part buffers, granted first come, first served. A reservation
+    larger than the whole budget is granted when nothing else is reserved, so an oversized
+    part slows the job instead of deadlocking it. Release is synchronous so that it can run
+    from a task's done-callback."""
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
@@ -35,20 +37,41 @@ class ByteBudget:
         self.capacity = capacity
         self.reserved = 0
         self.peak = 0
-        self._changed = asyncio.Condition()
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+
+    def _fits(self, nbytes: int) -> bool:
+        return self.reserved == 0 or self.reserved + nbytes <= self.capacity
+
+    def _reserve(self, nbytes: int) -> None:
+        self.reserved += nbytes
+        self.peak = max(self.peak, self.reserved)
 
     async def acquire(self, nbytes: int) -> None:
-        async with self._changed:
-            await self._changed.wait_for(
-                lambda: self.reserved == 0 or self.reserved + nbytes <= self.capacity
-            )
-            self.reserved += nbytes
-            self.peak = max(self.peak, self.reserved)
+        if not self._waiters and self._fits(nbytes):
+            self._reserve(nbytes)
+            return
+        granted = asyncio.get_running_loop().create_future()
+        self._waiters.append((nbytes, granted))
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self.release(nbytes)  # granted just as we were cancelled: give it back
+            else:
+                self._waiters.remove((nbytes, granted))
+                self._grant()
+            raise
 
-    async def release(self, nbytes: int) -> None:
-        async with self._changed:
-            self.reserved -= nbytes
-            self._changed.notify_all()
+    def release(self, nbytes: int) -> None:
+        self.reserved -= nbytes
+        self._grant()
+
+    def _grant(self) -> None:
+        while self._waiters and self._fits(self._waiters[0][0]):
+            nbytes, granted = self._waiters.popleft()
+            if not granted.done():
+                self._reserve(nbytes)
+                granted.set_result(None)
 
 
 @dataclass
@@ -60,11 +83,30 @@ class Lease:
     put_object: tuple[str, str] | None
     released: bool = field(default=False, init=False)
 
-    async def release(self) -> None:
+    def release(self) -> None:
         if self.released:
             return
         self.released = True
-        await self.scheduler._give_back(self)
+        self.scheduler._give_back(self)
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            return _first_error(error)
+        if not isinstance(error, asyncio.CancelledError):
+            return error
+    return group.exceptions[0]
+
+
+class FileSlot:
+    def __init__(self, files: asyncio.Semaphore) -> None:
+        self._files: asyncio.Semaphore | None = files
+
+    def release(self) -> None:
+        if self._files is not None:
+            self._files.release()
+            self._files = None
 
 
 class TaskSpawner:
@@ -74,8 +116,13 @@ class TaskSpawner:
     def __init__(self, group: asyncio.TaskGroup) -> None:
         self._group = group
 
-    def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        return self._group.create_task(coro)
+    def spawn(self, coro: Coroutine[Any, Any, T], *, lease: Lease | None = None) -> asyncio.Task[T]:
+        """Start ``coro``; a ``lease`` handed to it is released when the task ends, however
+        it ends: a task cancelled before it first runs never reaches its own ``finally``."""
+        task = self._group.create_task(coro)
+        if lease is not None:
+            task.add_done_callback(lambda _: lease.release())
+        return task
 
 
 class Scheduler:
@@ -126,16 +173,16 @@ class Scheduler:
             if put_object is not None:
                 self._drop_object_slot(put_object, acquired=acquired_slot)
             if nbytes:
-                await self.memory.release(nbytes)
+                self.memory.release(nbytes)
             raise
         return Lease(self, nbytes, put_object)
 
-    async def _give_back(self, lease: Lease) -> None:
+    def _give_back(self, lease: Lease) -> None:
         self._requests.release()
         if lease.put_object is not None:
             self._drop_object_slot(lease.put_object, acquired=True)
         if lease.nbytes:
-            await self.memory.release(lease.nbytes)
+            self.memory.release(lease.nbytes)
 
     def _object_slot(self, name: tuple[str, str]) -> asyncio.Semaphore:
         slot, users = self._object_slots.get(name) or (asyncio.Semaphore(self.puts_per_object), 0)
@@ -160,18 +207,24 @@ class Scheduler:
         try:
             yield lease
         finally:
-            await lease.release()
+            lease.release()
 
-    @asynccontextmanager
-    async def file(self) -> AsyncIterator[None]:
-        """A file slot, held while one file's transfer runs."""
-        async with self._files:
-            yield
+    async def file_slot(self) -> FileSlot:
+        """A file slot, taken by the job before it starts a file's transfer task and
+        released by that task when the file is done."""
+        await self._files.acquire()
+        return FileSlot(self._files)
 
     @asynccontextmanager
     async def tasks(self) -> AsyncIterator[TaskSpawner]:
-        async with asyncio.TaskGroup() as group:
-            yield TaskSpawner(group)
+        """A structured group of tasks. A failure surfaces as the first task's own error
+        (not an ExceptionGroup), so callers handle it like any other: one part failing
+        after its retries means the file failed."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                yield TaskSpawner(group)
+        except BaseExceptionGroup as failed:
+            raise _first_error(failed) from failed
 
     @property
     def requests_in_flight(self) -> int:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from spacesync.engine.plan import DEFAULT_PART_SIZE
 from spacesync.errors import SpacesError
 from spacesync.protocol.headers import ObjectAttributes
+from spacesync.transport.retry import RetryEvent
 
 #: Metadata our uploads record: the source's mtime (ns) for sync, and the part size so a
 #: download can recompute the multipart ETag.
@@ -26,6 +28,7 @@ class TransferOptions:
     #: Server-side copies above this size use parallel UploadPartCopy (S3's CopyObject
     #: stops at 5 GiB); lowered in tests.
     copy_threshold: int = 5 * 1024**3
+    copy_part_size: int = 256 * 1024**2
 
 
 @dataclass(slots=True)
@@ -40,6 +43,8 @@ class TransferResult:
     #: Bytes that crossed the network for this file (less than ``size`` when resumed).
     bytes_transferred: int = 0
     resumed: bool = False
+    #: Requests retried on this file's behalf (all its parts).
+    retries: int = 0
     error: SpacesError | None = None
 
     @property
@@ -66,3 +71,20 @@ class NoProgress:
 
     def file_done(self, result: TransferResult) -> None:
         pass
+
+
+@dataclass(slots=True)
+class RetryTally:
+    count: int = field(default=0)
+
+
+#: The tally of the file being transferred: set by the job in each file's task, inherited by
+#: the tasks of its parts, so a client-wide retry hook can charge the right file.
+current_tally: ContextVar[RetryTally | None] = ContextVar("current_tally", default=None)
+
+
+def count_retry(event: RetryEvent) -> None:
+    """A client ``on_retry`` hook that charges the retry to the current file."""
+    tally = current_tally.get()
+    if tally is not None:
+        tally.count += 1

@@ -86,9 +86,9 @@ def parse_error(body: bytes, *, status: int, request_id: str | None = None) -> S
     except MalformedResponse:
         kind = "non-XML"
     else:
-        if _local(root) == "Error":
+        if local_name(root) == "Error":
             return _error_from(root, status=status, request_id=request_id)
-        kind = f"unexpected <{_local(root)}>"
+        kind = f"unexpected <{local_name(root)}>"
     return s3_error_from(
         status_code_name(status),
         _describe(body, kind=kind),
@@ -101,24 +101,24 @@ def error_in_body(body: bytes) -> S3Error | None:
     """The error hidden in a 200 reply (CompleteMultipartUpload, CopyObject, UploadPartCopy),
     or None when the reply is not an ``<Error>`` document."""
     root = parse_document(body)
-    return _error_from(root, status=200, request_id=None) if _local(root) == "Error" else None
+    return _error_from(root, status=200, request_id=None) if local_name(root) == "Error" else None
 
 
 def parse_list_buckets(body: bytes) -> list[BucketInfo]:
-    root = _result(body, "ListAllMyBucketsResult")
+    root = success_root(body, "ListAllMyBucketsResult")
     return [
         BucketInfo(
-            name=_required(bucket, "Name", _as_token),
-            created=_field(bucket, "CreationDate", _as_date),
+            name=required_value(bucket, "Name", as_token),
+            created=child_value(bucket, "CreationDate", as_date),
         )
-        for bucket in _all(root, "Buckets", "Bucket")
+        for bucket in find_all(root, "Buckets", "Bucket")
     ]
 
 
 def parse_list_objects_v2(body: bytes) -> ListPage:
-    root = _result(body, "ListBucketResult")
-    objects, prefixes, truncated = _listing(root, decode=_key_decoder(root))
-    token = _field(root, "NextContinuationToken", _as_optional) if truncated else None
+    root = success_root(body, "ListBucketResult")
+    objects, prefixes, truncated = _listing(root, decode=key_decoder(root))
+    token = child_value(root, "NextContinuationToken", as_optional) if truncated else None
     if truncated and token is None:
         raise MalformedResponse("truncated ListBucketResult without <NextContinuationToken>")
     return ListPage(objects=objects, prefixes=prefixes, is_truncated=truncated, next_token=token)
@@ -127,10 +127,10 @@ def parse_list_objects_v2(body: bytes) -> ListPage:
 def parse_list_objects_v1(body: bytes) -> ListPage:
     """S3 sends NextMarker only when a delimiter was given; otherwise the next marker is
     the greatest key or prefix on the page (both are listed in key order)."""
-    root = _result(body, "ListBucketResult")
-    decode = _key_decoder(root)
+    root = success_root(body, "ListBucketResult")
+    decode = key_decoder(root)
     objects, prefixes, truncated = _listing(root, decode=decode)
-    marker = (_field(root, "NextMarker", decode) or None) if truncated else None
+    marker = (child_value(root, "NextMarker", decode) or None) if truncated else None
     if truncated and marker is None:
         last = [page[-1] for page in ([o.key for o in objects], prefixes) if page]
         if not last:
@@ -143,65 +143,65 @@ def parse_bucket_location(body: bytes) -> str | None:
     """The region slug; None for an empty constraint (S3's answer for us-east-1).
 
     SeaweedFS wraps the constraint in a ``<CreateBucketConfiguration>``; both forms are read."""
-    root = _result(body, "LocationConstraint", "CreateBucketConfiguration")
-    if _local(root) == "LocationConstraint":
-        return _as_optional(root.text or "")
-    return _field(root, "LocationConstraint", _as_optional)
+    root = success_root(body, "LocationConstraint", "CreateBucketConfiguration")
+    if local_name(root) == "LocationConstraint":
+        return as_optional(root.text or "")
+    return child_value(root, "LocationConstraint", as_optional)
 
 
 def parse_initiate_multipart(body: bytes) -> str:
-    root = _result(body, "InitiateMultipartUploadResult")
-    return _required(root, "UploadId", _as_token)
+    root = success_root(body, "InitiateMultipartUploadResult")
+    return required_value(root, "UploadId", as_token)
 
 
 def parse_complete_multipart(body: bytes) -> CompletedUpload:
-    root = _result(body, "CompleteMultipartUploadResult")
+    root = success_root(body, "CompleteMultipartUploadResult")
     return CompletedUpload(
-        location=_field(root, "Location", _as_optional),
-        bucket=_field(root, "Bucket", _as_optional),
-        key=_field(root, "Key", _as_optional),
-        etag=_required(root, "ETag", _as_etag),
+        location=child_value(root, "Location", as_optional),
+        bucket=child_value(root, "Bucket", as_optional),
+        key=child_value(root, "Key", as_optional),
+        etag=required_value(root, "ETag", as_etag),
     )
 
 
 def parse_copy_result(body: bytes) -> CopyOutcome:
-    root = _result(body, "CopyObjectResult", "CopyPartResult")
+    root = success_root(body, "CopyObjectResult", "CopyPartResult")
     return CopyOutcome(
-        etag=_required(root, "ETag", _as_etag),
-        last_modified=_field(root, "LastModified", _as_date),
+        etag=required_value(root, "ETag", as_etag),
+        last_modified=child_value(root, "LastModified", as_date),
     )
 
 
 def parse_list_parts(body: bytes) -> PartsPage:
-    root = _result(body, "ListPartsResult")
+    root = success_root(body, "ListPartsResult")
     parts = [
         PartInfo(
-            part_number=_required(part, "PartNumber", _as_count),
-            etag=_required(part, "ETag", _as_etag),
-            size=_required(part, "Size", _as_count),
-            last_modified=_field(part, "LastModified", _as_date),
+            part_number=required_value(part, "PartNumber", as_count),
+            etag=required_value(part, "ETag", as_etag),
+            size=required_value(part, "Size", as_count),
+            last_modified=child_value(part, "LastModified", as_date),
         )
-        for part in _all(root, "Part")
+        for part in find_all(root, "Part")
     ]
-    truncated = _required(root, "IsTruncated", _as_bool)
-    marker = _required(root, "NextPartNumberMarker", _as_count) if truncated else None
+    truncated = required_value(root, "IsTruncated", as_bool)
+    marker = required_value(root, "NextPartNumberMarker", as_count) if truncated else None
     return PartsPage(parts=parts, is_truncated=truncated, next_part_number_marker=marker)
 
 
 def parse_list_uploads(body: bytes) -> UploadsPage:
-    root = _result(body, "ListMultipartUploadsResult")
-    decode = _key_decoder(root)
+    root = success_root(body, "ListMultipartUploadsResult")
+    decode = key_decoder(root)
     uploads = [
         UploadInfo(
-            key=_required(upload, "Key", decode),
-            upload_id=_required(upload, "UploadId", _as_token),
-            initiated=_field(upload, "Initiated", _as_date),
+            key=required_value(upload, "Key", decode),
+            upload_id=required_value(upload, "UploadId", as_token),
+            initiated=child_value(upload, "Initiated", as_date),
         )
-        for upload in _all(root, "Upload")
+        for upload in find_all(root, "Upload")
     ]
-    prefixes = [_required(p, "Prefix", decode) for p in _all(root, "CommonPrefixes")]
-    truncated = _required(root, "IsTruncated", _as_bool)
-    key_marker = (_field(root, "NextKeyMarker", decode) or None) if truncated else None
+    prefixes = [required_value(p, "Prefix", decode) for p in find_all(root, "CommonPrefixes")]
+    truncated = required_value(root, "IsTruncated", as_bool)
+    key_marker = (child_value(root, "NextKeyMarker", decode) or None) if truncated else None
     if truncated and key_marker is None:
         raise MalformedResponse("truncated ListMultipartUploadsResult without <NextKeyMarker>")
     return UploadsPage(
@@ -210,23 +210,23 @@ def parse_list_uploads(body: bytes) -> UploadsPage:
         is_truncated=truncated,
         next_key_marker=key_marker,
         next_upload_id_marker=(
-            _field(root, "NextUploadIdMarker", _as_optional) if truncated else None
+            child_value(root, "NextUploadIdMarker", as_optional) if truncated else None
         ),
     )
 
 
 def parse_delete_result(body: bytes) -> list[DeleteOutcome]:
     """One outcome per ``<Deleted>`` or ``<Error>`` entry, in document order."""
-    root = _result(body, "DeleteResult")
+    root = success_root(body, "DeleteResult")
     outcomes = []
     for entry in root.iterchildren("{*}Deleted", "{*}Error"):
-        failed = _local(entry) == "Error"
+        failed = local_name(entry) == "Error"
         outcomes.append(
             DeleteOutcome(
-                key=_required(entry, "Key", _as_text),
-                version_id=_field(entry, "VersionId", _as_optional),
-                error_code=_required(entry, "Code", _as_token) if failed else None,
-                error_message=_field(entry, "Message", _as_text) if failed else None,
+                key=required_value(entry, "Key", as_text),
+                version_id=child_value(entry, "VersionId", as_optional),
+                error_code=required_value(entry, "Code", as_token) if failed else None,
+                error_message=child_value(entry, "Message", as_text) if failed else None,
             )
         )
     return outcomes
@@ -236,9 +236,9 @@ def build_create_bucket(location: str | None) -> bytes:
     """The CreateBucket body; empty without a location, since the endpoint implies one."""
     if not location:
         return b""
-    root = _new_root("CreateBucketConfiguration")
-    _add(root, "LocationConstraint", location)
-    return _serialize(root)
+    root = new_root("CreateBucketConfiguration")
+    add_child(root, "LocationConstraint", location)
+    return serialize(root)
 
 
 def build_complete_multipart(parts: Sequence[CompletedPart]) -> bytes:
@@ -246,7 +246,7 @@ def build_complete_multipart(parts: Sequence[CompletedPart]) -> bytes:
     where the caller's bug is visible."""
     if not parts:
         raise ValueError("CompleteMultipartUpload needs at least one part")
-    root = _new_root("CompleteMultipartUpload")
+    root = new_root("CompleteMultipartUpload")
     previous = 0
     for part in parts:
         if not previous < part.part_number <= MAX_PART_NUMBER:
@@ -257,10 +257,10 @@ def build_complete_multipart(parts: Sequence[CompletedPart]) -> bytes:
         if not unquote_etag(part.etag):
             raise ValueError(f"part {part.part_number} has an empty ETag")
         previous = part.part_number
-        element = _add(root, "Part")
-        _add(element, "PartNumber", str(part.part_number))
-        _add(element, "ETag", quote_etag(part.etag))
-    return _serialize(root)
+        element = add_child(root, "Part")
+        add_child(element, "PartNumber", str(part.part_number))
+        add_child(element, "ETag", quote_etag(part.etag))
+    return serialize(root)
 
 
 def build_delete_objects(objects: Sequence[ObjectId], *, quiet: bool) -> bytes:
@@ -269,30 +269,30 @@ def build_delete_objects(objects: Sequence[ObjectId], *, quiet: bool) -> bytes:
         raise ValueError(
             f"DeleteObjects takes 1..{MAX_DELETE_BATCH} keys per request, got {len(objects)}"
         )
-    root = _new_root("Delete")
+    root = new_root("Delete")
     for obj in objects:
         if not obj.key:
             raise ValueError("cannot delete an empty key")
-        element = _add(root, "Object")
-        _add(element, "Key", obj.key)
+        element = add_child(root, "Object")
+        add_child(element, "Key", obj.key)
         if obj.version_id is not None:
-            _add(element, "VersionId", obj.version_id)
-    _add(root, "Quiet", "true" if quiet else "false")
-    return _serialize(root)
+            add_child(element, "VersionId", obj.version_id)
+    add_child(root, "Quiet", "true" if quiet else "false")
+    return serialize(root)
 
 
 # --- reading -------------------------------------------------------------------------------
 
 
-def _local(element: etree._Element) -> str:
+def local_name(element: etree._Element) -> str:
     return etree.QName(element).localname
 
 
-def _all(parent: etree._Element, *path: str) -> list[etree._Element]:
+def find_all(parent: etree._Element, *path: str) -> list[etree._Element]:
     return parent.findall("/".join(f"{{*}}{name}" for name in path))
 
 
-def _field(parent: etree._Element, name: str, convert: Callable[[str], _T]) -> _T | None:
+def child_value(parent: etree._Element, name: str, convert: Callable[[str], _T]) -> _T | None:
     """The converted text of child ``name``, None when absent; a value ``convert`` refuses
     (ValueError) becomes a MalformedResponse naming the element."""
     child = parent.find(f"{{*}}{name}")
@@ -303,21 +303,21 @@ def _field(parent: etree._Element, name: str, convert: Callable[[str], _T]) -> _
         return convert(text)
     except ValueError as exc:
         raise MalformedResponse(
-            f"bad <{name}> in <{_local(parent)}>: {text[:80]!r} ({exc})"
+            f"bad <{name}> in <{local_name(parent)}>: {text[:80]!r} ({exc})"
         ) from None
 
 
-def _required(parent: etree._Element, name: str, convert: Callable[[str], _T]) -> _T:
-    value = _field(parent, name, convert)
+def required_value(parent: etree._Element, name: str, convert: Callable[[str], _T]) -> _T:
+    value = child_value(parent, name, convert)
     if value is None:
-        raise MalformedResponse(f"<{_local(parent)}> without <{name}>")
+        raise MalformedResponse(f"<{local_name(parent)}> without <{name}>")
     return value
 
 
-def _result(body: bytes, *expected: str) -> etree._Element:
+def success_root(body: bytes, *expected: str) -> etree._Element:
     """The root of a success reply; an ``<Error>`` root is raised as the S3Error it is."""
     root = parse_document(body)
-    tag = _local(root)
+    tag = local_name(root)
     if tag == "Error":
         raise _error_from(root, status=200, request_id=None)
     if tag not in expected:
@@ -331,31 +331,31 @@ def _listing(
     """The parts ListObjects V1 and V2 share: entries, common prefixes, IsTruncated."""
     objects = [
         ObjectInfo(
-            key=_required(entry, "Key", decode),
-            size=_required(entry, "Size", _as_count),
-            etag=_required(entry, "ETag", _as_etag),
-            last_modified=_field(entry, "LastModified", _as_date),
-            storage_class=_field(entry, "StorageClass", _as_optional),
+            key=required_value(entry, "Key", decode),
+            size=required_value(entry, "Size", as_count),
+            etag=required_value(entry, "ETag", as_etag),
+            last_modified=child_value(entry, "LastModified", as_date),
+            storage_class=child_value(entry, "StorageClass", as_optional),
         )
-        for entry in _all(root, "Contents")
+        for entry in find_all(root, "Contents")
     ]
-    prefixes = [_required(p, "Prefix", decode) for p in _all(root, "CommonPrefixes")]
-    return objects, prefixes, _required(root, "IsTruncated", _as_bool)
+    prefixes = [required_value(p, "Prefix", decode) for p in find_all(root, "CommonPrefixes")]
+    return objects, prefixes, required_value(root, "IsTruncated", as_bool)
 
 
-def _key_decoder(root: etree._Element) -> Callable[[str], str]:
+def key_decoder(root: etree._Element) -> Callable[[str], str]:
     """How to read keys: a reply to ``encoding-type=url`` says so in <EncodingType>, and its
     keys are form-encoded (space as '+'), which botocore decodes with unquote_plus too."""
-    encoding = _field(root, "EncodingType", _as_optional)
+    encoding = child_value(root, "EncodingType", as_optional)
     if encoding is None:
-        return _as_text
+        return as_text
     if encoding == "url":
         return _url_decode
     raise MalformedResponse(f"unknown <EncodingType> {encoding[:40]!r}")
 
 
 def _error_from(root: etree._Element, *, status: int, request_id: str | None) -> S3Error:
-    fields = {_local(child): (child.text or "").strip() for child in root.iterchildren("{*}*")}
+    fields = {local_name(child): (child.text or "").strip() for child in root.iterchildren("{*}*")}
     return s3_error_from(
         fields.get("Code") or status_code_name(status),
         fields.get("Message", ""),
@@ -378,33 +378,33 @@ def _describe(body: bytes, *, kind: str) -> str:
     return f"{kind} reply: {shown}" if shown else f"{kind} reply of {len(body)} bytes"
 
 
-# Converters for _field: each takes the raw element text and raises ValueError to refuse it.
+# Converters for child_value: each takes the raw element text and raises ValueError to refuse it.
 
 
-def _as_text(text: str) -> str:
+def as_text(text: str) -> str:
     """Keys and messages, kept exactly: a key may begin or end with spaces."""
     return text
 
 
-def _as_optional(text: str) -> str | None:
+def as_optional(text: str) -> str | None:
     return text.strip() or None
 
 
-def _as_token(text: str) -> str:
+def as_token(text: str) -> str:
     value = text.strip()
     if not value:
         raise ValueError("empty")
     return value
 
 
-def _as_etag(text: str) -> str:
+def as_etag(text: str) -> str:
     value = unquote_etag(text)
     if not value:
         raise ValueError("empty ETag")
     return value
 
 
-def _as_count(text: str) -> int:
+def as_count(text: str) -> int:
     value = text.strip()
     # isascii() also keeps out the non-ASCII digits int() would accept; 19 digits fit int64.
     if not (value.isascii() and value.isdigit() and len(value) <= 19):
@@ -412,14 +412,14 @@ def _as_count(text: str) -> int:
     return int(value)
 
 
-def _as_bool(text: str) -> bool:
+def as_bool(text: str) -> bool:
     value = text.strip().lower()
     if value not in ("true", "false"):
         raise ValueError("not true or false")
     return value == "true"
 
 
-def _as_date(text: str) -> datetime:
+def as_date(text: str) -> datetime:
     """ISO 8601 (``2009-10-12T17:50:30.000Z``) as an aware UTC datetime; a server that
     leaves out the zone is taken to mean UTC, as S3 always does."""
     value = text.strip()
@@ -441,13 +441,13 @@ def _url_decode(text: str) -> str:
 # --- writing -------------------------------------------------------------------------------
 
 
-def _new_root(tag: str) -> etree._Element:
+def new_root(tag: str) -> etree._Element:
     # None is lxml's key for the default namespace; lxml-stubs types nsmap keys as str only.
     nsmap = {None: S3_NAMESPACE}
     return etree.Element(f"{{{S3_NAMESPACE}}}{tag}", nsmap=nsmap)  # type: ignore[arg-type]
 
 
-def _add(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
+def add_child(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
     child = etree.SubElement(parent, f"{{{S3_NAMESPACE}}}{tag}")
     if text is not None:
         bad = _NOT_XML_CHAR.search(text)
@@ -460,5 +460,5 @@ def _add(parent: etree._Element, tag: str, text: str | None = None) -> etree._El
     return child
 
 
-def _serialize(root: etree._Element) -> bytes:
+def serialize(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")

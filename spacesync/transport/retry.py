@@ -82,6 +82,7 @@ class RetryPolicy:
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        on_retry: Callable[[RetryEvent], None] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -94,6 +95,8 @@ class RetryPolicy:
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._clock = clock
+        #: Told of every retry this policy makes (e.g. to count them per file).
+        self.on_retry = on_retry
 
     @staticmethod
     def is_retryable(error: BaseException, *, idempotent: bool) -> bool:
@@ -142,8 +145,10 @@ class RetryPolicy:
                 delay = 0.0 if isinstance(error, ClockSkew) else self._delay(number, delay)
                 if self._clock() + delay - started > self.max_elapsed:
                     raise
-                if on_retry is not None:
-                    on_retry(RetryEvent(attempt=number, error=error, delay=delay))
+                event = RetryEvent(attempt=number, error=error, delay=delay)
+                for observer in (on_retry, self.on_retry):
+                    if observer is not None:
+                        observer(event)
                 if delay:
                     await self._sleep(delay)
                 number += 1

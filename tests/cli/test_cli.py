@@ -4,71 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from spacesync.localserver import Identity, LocalServerInfo
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def _runner(base_env: dict[str, str], cwd: Path) -> Run:
-    def run(
-        *args: str, env: dict[str, str] | None = None, input: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "spacesync", *args],
-            env={**base_env, **(env or {})},
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            input=input,
-            timeout=120,
-        )
-
-    return run
-
-
-@pytest.fixture
-def clean_env(tmp_path: Path) -> dict[str, str]:
-    """An environment with no S3 settings at all and an empty home."""
-    home = tmp_path / "home"
-    home.mkdir()
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SPACES_"))}
-    return {**keep, "HOME": str(home), "XDG_STATE_HOME": str(tmp_path / "state")}
-
-
-@pytest.fixture
-def cli(
-    clean_env: dict[str, str],
-    tmp_path: Path,
-    local_server: LocalServerInfo,
-    admin_identity: Identity,
-) -> Run:
-    env = {
-        **clean_env,
-        "SPACES_ENDPOINT": local_server.endpoint_url,
-        "SPACES_KEY": admin_identity.access_key,
-        "SPACES_SECRET": admin_identity.secret_key,
-    }
-    return _runner(env, tmp_path)
-
-
-@pytest.fixture
-def bucket_url(cli: Run) -> str:
-    name = f"cli-{uuid.uuid4().hex[:16]}"
-    done = cli("mb", f"s3://{name}")
-    assert done.returncode == 0, done.stderr
-    return f"s3://{name}"
+from tests.support.cli import Runner
 
 
 def test_no_endpoint_is_a_configuration_error(clean_env: dict[str, str], tmp_path: Path) -> None:
-    done = _runner(clean_env, tmp_path)("ls")
+    done = Runner(clean_env, tmp_path)("ls")
     assert done.returncode == 2
     assert "SPACES_ENDPOINT" in done.stderr
     assert "spacesync local start" in done.stderr
@@ -76,13 +20,13 @@ def test_no_endpoint_is_a_configuration_error(clean_env: dict[str, str], tmp_pat
 
 
 def test_no_credentials_is_a_configuration_error(clean_env: dict[str, str], tmp_path: Path) -> None:
-    done = _runner(clean_env, tmp_path)("ls", "--endpoint-url", "http://127.0.0.1:9")
+    done = Runner(clean_env, tmp_path)("ls", "--endpoint-url", "http://127.0.0.1:9")
     assert done.returncode == 2
     assert "SPACES_KEY" in done.stderr
     assert "spacesync local start" in done.stderr
 
 
-def test_help_answers_the_basics(cli: Run) -> None:
+def test_help_answers_the_basics(cli: Runner) -> None:
     done = cli("--help")
     assert done.returncode == 0
     for word in ("ls", "cp", "cat", "mb", "rb", "presign", "local", "exit codes", "SPACES_KEY"):
@@ -90,7 +34,7 @@ def test_help_answers_the_basics(cli: Run) -> None:
     assert cli("cp", "--help").stdout.count("example") >= 1
 
 
-def test_round_trip_through_the_command_line(cli: Run, bucket_url: str, tmp_path: Path) -> None:
+def test_round_trip_through_the_command_line(cli: Runner, bucket_url: str, tmp_path: Path) -> None:
     source = tmp_path / "report é.bin"
     data = os.urandom(300_000)
     source.write_bytes(data)
@@ -122,7 +66,7 @@ def test_round_trip_through_the_command_line(cli: Run, bucket_url: str, tmp_path
     assert copied.returncode == 0, copied.stderr
 
 
-def test_cat_writes_the_exact_bytes(cli: Run, bucket_url: str, tmp_path: Path) -> None:
+def test_cat_writes_the_exact_bytes(cli: Runner, bucket_url: str, tmp_path: Path) -> None:
     source = tmp_path / "text.txt"
     source.write_text("line one\nline two\n")
     assert cli("cp", str(source), f"{bucket_url}/text.txt").returncode == 0
@@ -137,7 +81,7 @@ def test_global_options_after_the_verb(
     local_server: LocalServerInfo,
     admin_identity: Identity,
 ) -> None:
-    run = _runner(
+    run = Runner(
         {
             **clean_env,
             "SPACES_KEY": admin_identity.access_key,
@@ -151,7 +95,7 @@ def test_global_options_after_the_verb(
     assert before.stdout == after.stdout
 
 
-def test_wrong_secret_is_one_line_and_exit_1(cli: Run) -> None:
+def test_wrong_secret_is_one_line_and_exit_1(cli: Runner) -> None:
     done = cli("ls", env={"SPACES_SECRET": "definitely-wrong-secret"})
     assert done.returncode == 1
     assert "SignatureDoesNotMatch" in done.stderr
@@ -160,7 +104,7 @@ def test_wrong_secret_is_one_line_and_exit_1(cli: Run) -> None:
 
 
 def test_readonly_identity_writing_is_access_denied(
-    cli: Run, bucket_url: str, tmp_path: Path, readonly_identity: Identity
+    cli: Runner, bucket_url: str, tmp_path: Path, readonly_identity: Identity
 ) -> None:
     source = tmp_path / "f"
     source.write_bytes(b"x")
@@ -177,7 +121,7 @@ def test_readonly_identity_writing_is_access_denied(
     assert "AccessDenied" in done.stderr
 
 
-def test_missing_bucket_and_key(cli: Run, bucket_url: str, tmp_path: Path) -> None:
+def test_missing_bucket_and_key(cli: Runner, bucket_url: str, tmp_path: Path) -> None:
     missing_bucket = cli("ls", "s3://no-such-bucket-zz")
     assert missing_bucket.returncode == 1
     assert "NoSuchBucket" in missing_bucket.stderr
@@ -187,13 +131,13 @@ def test_missing_bucket_and_key(cli: Run, bucket_url: str, tmp_path: Path) -> No
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
 
 
-def test_missing_local_file_is_exit_2(cli: Run, bucket_url: str, tmp_path: Path) -> None:
+def test_missing_local_file_is_exit_2(cli: Runner, bucket_url: str, tmp_path: Path) -> None:
     done = cli("cp", str(tmp_path / "absent.txt"), f"{bucket_url}/x")
     assert done.returncode == 2
     assert "no such file" in done.stderr
 
 
-def test_rb_refuses_a_non_empty_bucket(cli: Run, bucket_url: str, tmp_path: Path) -> None:
+def test_rb_refuses_a_non_empty_bucket(cli: Runner, bucket_url: str, tmp_path: Path) -> None:
     source = tmp_path / "f"
     source.write_bytes(b"x")
     assert cli("cp", str(source), f"{bucket_url}/f").returncode == 0
@@ -206,13 +150,13 @@ def test_rb_refuses_a_non_empty_bucket(cli: Run, bucket_url: str, tmp_path: Path
     assert empty not in cli("ls").stdout
 
 
-def test_invalid_bucket_name_is_exit_2(cli: Run) -> None:
+def test_invalid_bucket_name_is_exit_2(cli: Runner) -> None:
     done = cli("mb", "s3://Bad_Name")
     assert done.returncode == 2
     assert "invalid bucket name" in done.stderr
 
 
-def test_presign_prints_a_working_url(cli: Run, bucket_url: str, tmp_path: Path) -> None:
+def test_presign_prints_a_working_url(cli: Runner, bucket_url: str, tmp_path: Path) -> None:
     import urllib.request
 
     source = tmp_path / "f"
@@ -226,7 +170,7 @@ def test_presign_prints_a_working_url(cli: Run, bucket_url: str, tmp_path: Path)
     assert too_long.returncode == 2
 
 
-def test_debug_log_redacts_credentials(cli: Run, admin_identity: Identity) -> None:
+def test_debug_log_redacts_credentials(cli: Runner, admin_identity: Identity) -> None:
     done = cli("--debug", "ls")
     assert done.returncode == 0, done.stderr
     assert "ListBuckets" in done.stderr

@@ -43,7 +43,7 @@ async def test_oversized_reservation_waits_for_an_empty_budget() -> None:
     big = asyncio.ensure_future(budget.acquire(50))
     await asyncio.sleep(0)
     assert not big.done()
-    await budget.release(4)
+    budget.release(4)
     await asyncio.wait_for(big, 1)
     assert budget.reserved == 50
 
@@ -61,7 +61,7 @@ async def test_producer_waiting_for_leases_bounds_live_tasks() -> None:
                 try:
                     await asyncio.sleep(0.001)
                 finally:
-                    await lease.release()
+                    lease.release()
 
             started += 1
             spawner.spawn(run())
@@ -78,8 +78,8 @@ async def test_cancelled_lease_wait_gives_everything_back() -> None:
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
-    await held.release()
-    await held.release()  # idempotent
+    held.release()
+    held.release()  # idempotent
     assert scheduler.memory.reserved == 0
     assert scheduler._object_slots == {}
     assert scheduler.requests_in_flight == 0
@@ -99,8 +99,47 @@ async def test_a_failing_task_cancels_its_siblings() -> None:
     async def boom() -> None:
         raise RuntimeError("part failed")
 
-    with pytest.raises(ExceptionGroup):
+    with pytest.raises(RuntimeError, match="part failed"):
         async with scheduler.tasks() as spawner:
             spawner.spawn(slow())
             spawner.spawn(boom())
     assert cancelled.is_set()
+
+
+async def test_lease_of_a_task_cancelled_before_it_ran_is_released() -> None:
+    scheduler = Scheduler(concurrency=2, max_memory=100)
+    started: list[int] = []
+
+    async def part(n: int) -> None:
+        started.append(n)
+        await asyncio.sleep(10)
+
+    async def boom() -> None:
+        raise RuntimeError("sibling failed")
+
+    with pytest.raises(RuntimeError):
+        async with scheduler.tasks() as spawner:
+            spawner.spawn(boom())
+            for n in range(2):
+                lease = await scheduler.lease(nbytes=40)
+                spawner.spawn(part(n), lease=lease)  # cancelled before it ever runs
+    assert scheduler.memory.reserved == 0
+    assert scheduler.requests_in_flight == 0
+
+
+async def test_memory_is_granted_first_come_first_served() -> None:
+    budget = ByteBudget(10)
+    await budget.acquire(10)
+    order: list[str] = []
+
+    async def take(name: str, nbytes: int) -> None:
+        await budget.acquire(nbytes)
+        order.append(name)
+
+    big = asyncio.ensure_future(take("big", 8))
+    await asyncio.sleep(0)
+    small = asyncio.ensure_future(take("small", 1))
+    await asyncio.sleep(0)
+    budget.release(10)
+    await asyncio.gather(big, small)
+    assert order == ["big", "small"]

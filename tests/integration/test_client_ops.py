@@ -23,8 +23,7 @@ from spacesync.localserver import Identity, LocalServerInfo
 from spacesync.protocol.headers import Conditions, ObjectAttributes
 from spacesync.protocol.model import CompletedPart, ObjectId
 from spacesync.transport.body import BytesBody, FileRangeBody
-
-from .conftest import settings_for
+from tests.support.s3 import settings_for
 
 MiB = 1024 * 1024
 

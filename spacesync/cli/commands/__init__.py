@@ -1,5 +1,41 @@
 """One module per verb; ``ALL`` is the order they appear in ``spacesync --help``."""
 
-from spacesync.cli.commands import bucket, cat, cp, local, ls, presign
+from spacesync.cli.commands import (
+    acl,
+    bucket,
+    cat,
+    cors,
+    cp,
+    doctor,
+    lifecycle,
+    local,
+    logging,
+    ls,
+    maintenance,
+    policy,
+    presign,
+    presign_post,
+    tagging,
+    versioning,
+    website,
+)
 
-ALL = (ls, cp, cat, bucket, presign, local)
+ALL = (
+    ls,
+    cp,
+    cat,
+    bucket,
+    presign,
+    maintenance,
+    local,
+    acl,
+    cors,
+    lifecycle,
+    versioning,
+    tagging,
+    policy,
+    website,
+    logging,
+    presign_post,
+    doctor,
+)

@@ -1,23 +1,52 @@
-"""``spacesync cp``: copy one file or object (local→Space, Space→local, Space→Space)."""
+"""``spacesync cp``: files and objects, one or many, in parallel, resumable."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import hashlib
-import mimetypes
-import os
-import time
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from spacesync.cli.context import EXIT_OK, add_verb, emit_json, open_client
+from spacesync.cli.context import (
+    EXIT_FAILED,
+    EXIT_OK,
+    TransferSetup,
+    add_transfer_options,
+    add_verb,
+    describe_error,
+    emit_json,
+    open_client,
+    transfer_setup,
+)
+from spacesync.cli.progress import ProgressBar
 from spacesync.client import SpacesClient
-from spacesync.errors import ConfigError, IntegrityError
-from spacesync.protocol.headers import Conditions, ObjectAttributes
-from spacesync.transport.body import FileRangeBody
+from spacesync.engine.download import Downloader
+from spacesync.engine.job import CopyJob
+from spacesync.engine.transfer import TransferResult
+from spacesync.engine.upload import Uploader
+from spacesync.errors import ConfigError
+from spacesync.protocol.headers import ObjectAttributes
 from spacesync.urls import S3Location, parse_location
+
+EXAMPLES = """\
+Copies a local file to an object, an object to a local file, or an object to another
+object (server-side, no bytes through this machine). Big files go in parallel parts;
+an interrupted copy resumes where it stopped when run again (journals in the state dir).
+A destination ending in '/' (or an existing directory) keeps the source's name.
+Downloads are written to a temporary file, verified against the ETag, then renamed:
+a failed copy never leaves a partial file under the final name.
+
+examples:
+  spacesync cp backup.tar s3://backups/2026/
+  spacesync cp s3://backups/2026/backup.tar ./restore/
+  spacesync cp --recursive ./photos s3://media/photos/
+  spacesync cp --recursive s3://media/photos/ ./photos
+  spacesync cp 'logs/*.gz' s3://archive/logs/
+  spacesync cp 's3://archive/logs/*.gz' ./logs/
+  spacesync cp s3://a/key s3://b/key
+  tar c dir | spacesync cp - s3://backups/dir.tar
+  spacesync cp s3://backups/dir.tar - | tar x
+"""
 
 
 def register(
@@ -25,24 +54,17 @@ def register(
     parents: Sequence[argparse.ArgumentParser],
 ) -> None:
     parser = add_verb(
-        subparsers,
-        parents,
-        "cp",
-        run,
-        help="copy a file or object",
-        description="Copy a local file to an object, an object to a local file, or an object "
-        "to another object (server-side).\nA destination ending in '/' (or an existing "
-        "directory) keeps the source's name.\nDownloads are written to a temporary file, "
-        "verified against the ETag, then renamed: an interrupted copy never leaves a partial "
-        "file under the final name.\n\n"
-        "examples:\n  spacesync cp backup.tar s3://backups/2026/\n"
-        "  spacesync cp s3://backups/2026/backup.tar ./restore/\n"
-        "  spacesync cp s3://a/key s3://b/key",
+        subparsers, parents, "cp", run, help="copy files and objects", description=EXAMPLES
     )
-    parser.add_argument("source", help="FILE or s3://BUCKET/KEY")
-    parser.add_argument("destination", help="FILE, DIR/ or s3://BUCKET/KEY (or PREFIX/)")
+    parser.add_argument("source", help="FILE, DIR, GLOB, s3://BUCKET/KEY[*] or - (stdin)")
+    parser.add_argument("destination", help="FILE, DIR/, s3://BUCKET/KEY or PREFIX/, - (stdout)")
+    parser.add_argument(
+        "-r", "--recursive", action="store_true", help="copy whole directories/prefixes"
+    )
     parser.add_argument("--content-type", help="Content-Type (default: guessed from the name)")
     parser.add_argument("--cache-control", help="Cache-Control header to store")
+    parser.add_argument("--content-disposition", help="Content-Disposition header to store")
+    parser.add_argument("--content-encoding", help="Content-Encoding header to store")
     parser.add_argument("--acl", choices=["private", "public-read"], help="canned ACL")
     parser.add_argument("--storage-class", help="x-amz-storage-class")
     parser.add_argument(
@@ -52,133 +74,121 @@ def register(
         metavar="NAME=VALUE",
         help="x-amz-meta-NAME (repeatable)",
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_transfer_options(parser)
 
 
-def _attributes(args: argparse.Namespace, name: str) -> ObjectAttributes:
+def _attributes(args: argparse.Namespace) -> ObjectAttributes:
     metadata: dict[str, str] = {}
     for item in args.metadata:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
             raise ConfigError(f"--metadata takes NAME=VALUE, got {item!r}")
-        metadata[key] = value
+        metadata[name] = value
     return ObjectAttributes(
-        content_type=args.content_type or mimetypes.guess_type(name)[0] or "binary/octet-stream",
+        content_type=args.content_type,
         cache_control=args.cache_control,
+        content_disposition=args.content_disposition,
+        content_encoding=args.content_encoding,
         metadata=metadata,
         acl=args.acl,
         storage_class=args.storage_class,
     )
 
 
+def _report(result: TransferResult, *, as_json: bool, quiet: bool) -> None:
+    """One line per finished file; on stderr when stdout carries the object itself."""
+    to_stdout = result.destination != "-"
+    if as_json:
+        emit_json(
+            {
+                "source": result.source,
+                "destination": result.destination,
+                "size": result.size,
+                "etag": result.etag,
+                "seconds": round(result.seconds, 3),
+                "retries": result.retries,
+                "resumed": result.resumed,
+                "ok": result.ok,
+                "error": describe_error(result.error) if result.error else None,
+            },
+            stream=sys.stdout if to_stdout else sys.stderr,
+        )
+    elif result.error is not None:
+        print(f"failed: {result.source}: {describe_error(result.error)}", file=sys.stderr)
+    elif not quiet:
+        print(
+            f"copied: {result.source} -> {result.destination}",
+            file=sys.stdout if to_stdout else sys.stderr,
+        )
+
+
 async def run(args: argparse.Namespace) -> int:
     source = parse_location(args.source)
     destination = parse_location(args.destination)
-    started = time.monotonic()
+    attributes = _attributes(args)
     async with open_client(args) as client:
-        if isinstance(source, Path) and isinstance(destination, S3Location):
-            size, etag = await _upload(client, source, destination, args)
-        elif isinstance(source, S3Location) and isinstance(destination, Path):
-            size, etag = await _download(client, source, destination)
-        elif isinstance(source, S3Location) and isinstance(destination, S3Location):
-            size, etag = await _copy(client, source, destination)
-        else:
-            raise ConfigError("cp needs at least one s3:// location; use your shell's cp for local")
-    report = {
-        "source": args.source,
-        "destination": args.destination,
-        "size": size,
-        "etag": etag,
-        "seconds": round(time.monotonic() - started, 3),
-    }
-    if args.json:
-        emit_json(report)
-    else:
-        print(f"copied {args.source} -> {args.destination} ({size} bytes)")
+        setup = transfer_setup(args, client, attributes=attributes)
+        try:
+            if source == Path("-") or destination == Path("-"):
+                result = await _stream(client, setup, source, destination)
+                _report(result, as_json=args.json, quiet=args.quiet)
+                return EXIT_OK
+            job = CopyJob(
+                client=client,
+                scheduler=setup.scheduler,
+                journals=setup.journals,
+                progress=setup.progress,
+                options=setup.options,
+            )
+            summary = await job.run(
+                job.plan(source, destination, recursive=args.recursive),
+                on_result=lambda r: _report(r, as_json=args.json, quiet=args.quiet),
+            )
+        finally:
+            if isinstance(setup.progress, ProgressBar):
+                setup.progress.close()
+    if summary.failed:
+        print(f"spacesync: {summary.failed} of {summary.files} files failed", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
-def _target_key(destination: S3Location, name: str) -> S3Location:
-    return destination.child(name) if destination.is_prefix else destination
+async def _stream(
+    client: SpacesClient,
+    setup: TransferSetup,
+    source: Path | S3Location,
+    destination: Path | S3Location,
+) -> TransferResult:
+    """``-``: stdin to an object (multipart through a bounded buffer) or an object to
+    stdout in order. A stream cannot be resumed, so no journal is kept."""
+    if source == Path("-") and isinstance(destination, S3Location):
+        if destination.is_prefix:
+            raise ConfigError("streaming from stdin needs a full key: s3://BUCKET/KEY")
+        uploader = Uploader(
+            client=client,
+            scheduler=setup.scheduler,
+            journals=None,
+            progress=setup.progress,
+            options=setup.options,
+        )
+        return await uploader.upload_stream(
+            sys.stdin.buffer.read, bucket=destination.bucket, key=destination.key
+        )
+    if destination == Path("-") and isinstance(source, S3Location):
+        if source.is_prefix:
+            raise ConfigError("streaming to stdout needs a full key: s3://BUCKET/KEY")
+        out = sys.stdout.buffer
 
+        def write(data: bytes) -> None:
+            out.write(data)
+            out.flush()
 
-def _readable_file(path: Path) -> Path:
-    if not path.exists():
-        raise ConfigError(f"no such file: {path}")
-    if path.is_dir():
-        raise ConfigError(f"{path} is a directory (recursive copies come with the engine)")
-    if not os.access(path, os.R_OK):
-        raise ConfigError(f"cannot read {path}: permission denied")
-    return path
-
-
-def _download_path(source: S3Location, destination: Path) -> Path:
-    if source.is_prefix:
-        raise ConfigError(f"{source} names a folder, not an object")
-    if destination.is_dir() or str(destination).endswith(os.sep):
-        destination = destination / source.key.rsplit("/", 1)[-1]
-    if not destination.parent.is_dir():
-        raise ConfigError(f"no such directory: {destination.parent}")
-    return destination
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-async def _upload(
-    client: SpacesClient, source: Path, destination: S3Location, args: argparse.Namespace
-) -> tuple[int, str]:
-    _readable_file(source)
-    target = _target_key(destination, source.name)
-    body = FileRangeBody(source)
-    etag = await client.put_object(
-        target.bucket, target.key, body, attributes=_attributes(args, source.name)
-    )
-    return body.size, etag
-
-
-async def _download(
-    client: SpacesClient, source: S3Location, destination: Path
-) -> tuple[int, str]:
-    """Stream into a temporary file beside the destination; rename only once verified."""
-    final = _download_path(source, destination)
-    temporary = final.with_name(f".{final.name}.spacesync-{os.getpid()}.part")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        async with client.open_object(source.bucket, source.key) as stream:
-            digest = hashlib.md5()
-            written = 0
-            async for chunk in stream.iter_chunks():
-                await asyncio.to_thread(_write_all, fd, chunk)
-                digest.update(chunk)
-                written += len(chunk)
-            await asyncio.to_thread(os.fsync, fd)
-            etag = stream.head.etag
-        if written != stream.length:
-            raise IntegrityError(f"{source}: got {written} bytes, expected {stream.length}")
-        if "-" not in etag and len(etag) == 32 and digest.hexdigest() != etag:
-            raise IntegrityError(f"{source}: content MD5 does not match ETag {etag}")
-        os.replace(temporary, final)
-    finally:
-        os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-    return written, etag
-
-
-async def _copy(
-    client: SpacesClient, source: S3Location, destination: S3Location
-) -> tuple[int, str]:
-    head = await client.head_object(source.bucket, source.key)
-    target = _target_key(destination, source.key.rsplit("/", 1)[-1])
-    outcome = await client.copy_object(
-        source_bucket=source.bucket,
-        source_key=source.key,
-        bucket=target.bucket,
-        key=target.key,
-        conditions=Conditions(if_match=head.etag),
-    )
-    return head.size, outcome.etag
+        downloader = Downloader(
+            client=client,
+            scheduler=setup.scheduler,
+            journals=None,
+            progress=setup.progress,
+            options=setup.options,
+        )
+        return await downloader.download_stream(write, bucket=source.bucket, key=source.key)
+    raise ConfigError("'-' streams between stdin/stdout and an s3:// object")

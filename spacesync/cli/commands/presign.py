@@ -6,7 +6,9 @@ import argparse
 from collections.abc import Sequence
 
 from spacesync.cli.context import EXIT_OK, add_verb, open_client
+from spacesync.errors import ConfigError
 from spacesync.protocol.sigv4 import MAX_PRESIGN_EXPIRES
+from spacesync.settings import presign_url
 from spacesync.urls import parse_s3_url
 
 
@@ -23,7 +25,9 @@ def register(
         description="Print a Signature V4 presigned URL: anyone holding it may perform METHOD on "
         f"the object until it expires (at most {MAX_PRESIGN_EXPIRES} s, 7 days).\n\n"
         "examples:\n  spacesync presign s3://media/video.mp4 --expires 600\n"
-        "  spacesync presign s3://uploads/in.bin --method PUT",
+        "  spacesync presign s3://uploads/in.bin --method PUT\n"
+        "  spacesync presign s3://media/a.pdf --response content-disposition=attachment\n"
+        "  spacesync presign s3://media/a.pdf --signature-version 2 --expires 2592000",
     )
     parser.add_argument("url", help="s3://BUCKET/KEY")
     parser.add_argument(
@@ -39,12 +43,45 @@ def register(
         choices=["GET", "PUT", "DELETE", "HEAD"],
         help="HTTP method the URL allows (default GET)",
     )
+    parser.add_argument(
+        "--signature-version",
+        type=int,
+        choices=[4, 2],
+        default=4,
+        help="4 (default, at most 7 days) or 2 (legacy clients, no expiry limit)",
+    )
+    parser.add_argument(
+        "--response",
+        action="append",
+        default=[],
+        metavar="HEADER=VALUE",
+        help="override a reply header: content-disposition, content-type, cache-control, "
+        "content-encoding, content-language, expires (repeatable)",
+    )
 
 
 async def run(args: argparse.Namespace) -> int:
     location = parse_s3_url(args.url, require_key=True)
     async with open_client(args) as client:
         print(
-            client.presign(location.bucket, location.key, method=args.method, expires=args.expires)
+            presign_url(
+                client,
+                location.bucket,
+                location.key,
+                method=args.method,
+                expires=args.expires,
+                signature_version=args.signature_version,
+                response_headers=_overrides(args.response),
+            )
         )
     return EXIT_OK
+
+
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ConfigError(f"--response {pair!r} is not HEADER=VALUE")
+        overrides[name] = value
+    return overrides

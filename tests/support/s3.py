@@ -1,11 +1,6 @@
-"""Clients and a fresh bucket per test, against the session's real SeaweedFS server."""
+"""Helpers for tests that talk to the session's real S3 server."""
 
 from __future__ import annotations
-
-import uuid
-from collections.abc import AsyncIterator
-
-import pytest
 
 from spacesync.client import SpacesClient
 from spacesync.config import Settings, resolve_settings
@@ -26,25 +21,6 @@ def settings_for(
     )
 
 
-@pytest.fixture
-def admin_settings(local_server: LocalServerInfo, admin_identity: Identity) -> Settings:
-    return settings_for(local_server, admin_identity)
-
-
-@pytest.fixture
-async def client(admin_settings: Settings) -> AsyncIterator[SpacesClient]:
-    async with SpacesClient(admin_settings) as c:
-        yield c
-
-
-@pytest.fixture
-async def readonly_client(
-    local_server: LocalServerInfo, readonly_identity: Identity
-) -> AsyncIterator[SpacesClient]:
-    async with SpacesClient(settings_for(local_server, readonly_identity)) as c:
-        yield c
-
-
 async def empty_bucket(client: SpacesClient, bucket: str) -> None:
     """Remove every object and unfinished upload, then the bucket itself."""
     try:
@@ -61,12 +37,3 @@ async def empty_bucket(client: SpacesClient, bucket: str) -> None:
         await client.delete_bucket(bucket)
     except NotFound:
         pass
-
-
-@pytest.fixture
-async def bucket(client: SpacesClient) -> AsyncIterator[str]:
-    """A new bucket for this test only, emptied and removed afterwards."""
-    name = f"t-{uuid.uuid4().hex[:20]}"
-    await client.create_bucket(name)
-    yield name
-    await empty_bucket(client, name)

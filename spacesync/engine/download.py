@@ -1,0 +1,761 @@
+"""Downloads: an object into a local file (verified, resumable, renamed into place at the
+end) or onto a stream, in order.
+
+One object's download walks through named phases (:class:`Phase`). A file download:
+
+- PROBING: HEAD gives the size, the ETag (which pins the version: every GET carries
+  ``If-Match``, so a replaced object fails with :class:`SourceChanged` instead of mixing two
+  versions) and the part size our uploads record in metadata.
+- PREPARING: the temp file ``.<name>.spacesync-<hash>.part`` beside the destination is
+  opened and preallocated; a journal of an earlier run of the same download is resumed
+  (its ranges re-checked by xxh3) or a new one started. Objects up to
+  ``multipart_threshold`` are one plain GET and keep no journal.
+- FETCHING: ranged GETs run concurrently under the scheduler's leases, their bodies written
+  with ``pwrite`` in worker threads. A body that breaks is retried by the client's policy
+  asking only for the bytes not yet received (written bytes stay written, in-order hashes
+  continue), so a flaky connection costs no byte twice.
+- VERIFYING: the ETag is recomputed (see :class:`EtagCheck`).
+- COMMITTING: fsync, ``os.replace`` onto the destination, fsync of the directory; the
+  journal goes.
+- DONE, or FAILED from any phase: the temp file is kept only when a later run can resume
+  from it (a journal exists and the failure was a cancellation or one the retry policy
+  calls transient); otherwise it and the journal are removed. Nothing ever appears under
+  the destination's name before the content is verified.
+
+A stream download goes PROBING, FETCHING, VERIFYING, DONE: ranges are fetched concurrently
+into buffers leased from the scheduler's memory budget and written in order. Its ETag is
+checked as the bytes go out; a mismatch can only be reported after they went.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import errno
+import hashlib
+import logging
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import xxhash
+
+from spacesync.client import SpacesClient
+from spacesync.engine.journal import DownloadJournal, JournalPart, JournalStore, RemoteIdentity
+from spacesync.engine.plan import MiB, PartPlan, PartRange
+from spacesync.engine.scheduler import Lease, Scheduler
+from spacesync.engine.transfer import META_PART_SIZE, ProgressSink, TransferOptions, TransferResult
+from spacesync.errors import (
+    ConnectionClosed,
+    IntegrityError,
+    LocalFileError,
+    NotFound,
+    PreconditionFailed,
+    SourceChanged,
+    SpacesError,
+)
+from spacesync.protocol.headers import Conditions
+from spacesync.protocol.model import ObjectHead
+from spacesync.transport.retry import RetryPolicy
+from spacesync.urls import S3Location
+
+log = logging.getLogger("spacesync.download")
+
+T = TypeVar("T")
+
+#: Bodies are read, written and hashed in pieces this big: few thread hops per byte.
+CHUNK = MiB
+
+#: A temp name keeps at most this many bytes of the destination's name (NAME_MAX is 255).
+_NAME_KEEP = 160
+
+_PLAIN_ETAG = re.compile(r"[0-9a-f]{32}")
+_MULTIPART_ETAG = re.compile(r"[0-9a-f]{32}-([1-9][0-9]*)")
+
+#: What a stream download reports as its destination.
+STREAM_DESTINATION = "-"
+
+
+class Phase(enum.Enum):
+    """Where one object's download is; it only moves forward, or to FAILED."""
+
+    PROBING = 1
+    PREPARING = 2
+    FETCHING = 3
+    VERIFYING = 4
+    COMMITTING = 5
+    DONE = 6
+    FAILED = 7
+
+
+class _Hasher(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
+
+# -- ETag verification ----------------------------------------------------------------
+
+
+@dataclass
+class EtagCheck:
+    """Recomputes an ETag from the MD5s of consecutive segments of the object.
+
+    A single-part ETag is the MD5 of the whole content (one segment). A multipart ETag is
+    ``md5(md5(part 1) + … + md5(part N))-N``, so it needs the upload's part size: our
+    uploads record it as ``x-amz-meta-spacesync-part-size``. Other ETags — multipart
+    without that metadata (another tool uploaded it), or metadata whose part count
+    disagrees with the ETag's — cannot be recomputed and are not checked.
+
+    Segment digests come from whatever sees the bytes in order (a range that starts on a
+    segment boundary); :meth:`fill_from_file` reads the rest back from the file.
+    """
+
+    expected: str
+    segments: PartPlan
+    multipart: bool
+    digests: dict[int, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def for_head(cls, head: ObjectHead) -> EtagCheck | None:
+        etag = head.etag.lower()
+        if _PLAIN_ETAG.fullmatch(etag):
+            plan = PartPlan.for_download(head.size, part_size=max(head.size, 1))
+            return cls(expected=etag, segments=plan, multipart=False)
+        match = _MULTIPART_ETAG.fullmatch(etag)
+        part_size = recorded_part_size(head)
+        if match is None or part_size is None:
+            return None
+        plan = PartPlan.for_download(head.size, part_size=part_size)
+        if plan.count != int(match.group(1)):
+            return None
+        return cls(expected=etag, segments=plan, multipart=True)
+
+    def hasher_for(self, part: PartRange) -> SegmentHasher | None:
+        """A hasher for ``part`` streamed in order, if it covers whole segments."""
+        size = self.segments.part_size
+        ends_on_boundary = part.size % size == 0 or part.offset + part.size == self.segments.size
+        if part.offset % size or not ends_on_boundary:
+            return None
+        return SegmentHasher(self, part.offset // size + 1)
+
+    def fill_from_file(self, fd: int) -> None:
+        """One sequential MD5 pass over the segments nobody hashed on the fly (blocking)."""
+        for segment in self.segments:
+            if segment.number not in self.digests:
+                md5 = hashlib.md5()
+                for chunk in _read_range(fd, segment.offset, segment.size):
+                    md5.update(chunk)
+                self.digests[segment.number] = md5.digest()
+
+    def verify(self) -> None:
+        digests = [self.digests[segment.number] for segment in self.segments]
+        if self.multipart:
+            got = f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
+        else:
+            got = digests[0].hex()
+        if got != self.expected:
+            raise IntegrityError(
+                f"downloaded content does not match the object's ETag {self.expected} "
+                f"(recomputed {got})"
+            )
+
+
+class SegmentHasher:
+    """MD5s of the segments a byte stream crosses, fed in order from segment ``number``'s
+    first byte; each digest lands in the check when its segment is complete."""
+
+    def __init__(self, check: EtagCheck, number: int) -> None:
+        self._check = check
+        self._number = number - 1
+        self._left = 0
+        self._md5 = hashlib.md5()
+        self._next_segment()
+
+    def _next_segment(self) -> None:
+        """Close the segment just completed (if any) and open the next, empty ones at once."""
+        segments = self._check.segments
+        while self._left == 0 and self._number <= segments.count:
+            if self._number >= 1:
+                self._check.digests[self._number] = self._md5.digest()
+            self._number += 1
+            if self._number <= segments.count:
+                self._md5 = hashlib.md5()
+                self._left = segments.part(self._number).size
+
+    def update(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view and self._left:
+            take = min(self._left, len(view))
+            self._md5.update(view[:take])
+            view = view[take:]
+            self._left -= take
+            self._next_segment()
+
+
+def recorded_part_size(head: ObjectHead) -> int | None:
+    """The part size our uploader recorded in the object's metadata, if it is sane."""
+    value = head.metadata.get(META_PART_SIZE, "")
+    return int(value) if value.isascii() and value.isdigit() and int(value) > 0 else None
+
+
+# -- blocking helpers (run in worker threads) -------------------------------------------
+
+
+def _read_range(fd: int, offset: int, size: int) -> Iterable[bytes]:
+    end = offset + size
+    while offset < end:
+        chunk = os.pread(fd, min(CHUNK, end - offset), offset)
+        if not chunk:
+            raise IntegrityError(f"temp file ends at {offset}, {end - offset} bytes early")
+        offset += len(chunk)
+        yield chunk
+
+
+def _write_chunk(fd: int, data: bytes, offset: int, hashers: Iterable[_Hasher]) -> None:
+    view = memoryview(data)
+    position = offset
+    while view:
+        written = os.pwrite(fd, view, position)
+        view = view[written:]
+        position += written
+    for hasher in hashers:
+        hasher.update(data)
+
+
+def _xxh3_of(fd: int, offset: int, size: int) -> str:
+    hasher = xxhash.xxh3_128()
+    for chunk in _read_range(fd, offset, size):
+        hasher.update(chunk)
+    return str(hasher.hexdigest())
+
+
+def _intact_parts(fd: int, journal: DownloadJournal, plan: PartPlan) -> set[int]:
+    """Recorded ranges of the plan whose bytes in the temp file still hash as recorded."""
+    intact: set[int] = set()
+    for recorded in journal.parts.values():
+        if not 1 <= recorded.number <= plan.count:
+            continue
+        part = plan.part(recorded.number)
+        if (recorded.offset, recorded.size) != (part.offset, part.size):
+            continue
+        if _xxh3_of(fd, part.offset, part.size) == recorded.xxh3:
+            intact.add(part.number)
+        else:
+            log.info("%s: range %d is damaged, fetching it again", journal.temp_path, part.number)
+    return intact
+
+
+def _preallocate(fd: int, size: int) -> None:
+    """Reserve the blocks now: a full disk fails here, not halfway through the object."""
+    if size and hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fd, 0, size)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+    os.ftruncate(fd, size)
+
+
+def _fsync_directory(path: Path) -> None:
+    """Make the rename durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _file_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None
+
+
+def temp_path_for(destination: Path, *, bucket: str, key: str) -> Path:
+    """The hidden temp file beside ``destination``, named from the object so that a later
+    run of the same download finds it."""
+    digest = hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()[:16]
+    name = os.fsdecode(os.fsencode(destination.name)[:_NAME_KEEP])
+    return destination.parent / f".{name}.spacesync-{digest}.part"
+
+
+# -- failures -------------------------------------------------------------------------
+
+
+def _resumable(error: BaseException) -> bool:
+    """Whether a later run could get past this: a cancellation, or a transient failure."""
+    return isinstance(error, asyncio.CancelledError) or (
+        isinstance(error, SpacesError) and RetryPolicy.is_retryable(error, idempotent=True)
+    )
+
+
+def _local_error(error: OSError, *, where: str) -> LocalFileError:
+    return LocalFileError(f"{where}: {error.strerror or error}")
+
+
+# -- fetching ranges ------------------------------------------------------------------
+
+
+@dataclass
+class _Ranges:
+    """GETs of one version of one object (pinned by its ETag) and the bytes they brought."""
+
+    client: SpacesClient
+    progress: ProgressSink
+    bucket: str
+    key: str
+    etag: str
+    #: Body bytes received in this run.
+    fetched: int = 0
+
+    async def fetch(
+        self,
+        part: PartRange,
+        *,
+        whole: bool,
+        sink: Callable[[bytes, int], Awaitable[None]],
+    ) -> None:
+        """Stream ``part`` in order into ``sink(chunk, offset)``. ``whole``: the part is the
+        whole object, asked for without a Range header (so an empty object works too).
+
+        A broken body is retried by the client's policy from the first byte not received.
+        """
+        received = 0
+        conditions = Conditions(if_match=self.etag)
+
+        async def attempt(number: int) -> None:
+            nonlocal received
+            if number > 1 and received == part.size:
+                return  # the body broke after its last byte
+            ranged = not whole or received > 0
+            async with self.client.open_object(
+                self.bucket,
+                self.key,
+                start=part.offset + received if ranged else None,
+                end=part.end if ranged else None,
+                conditions=conditions,
+            ) as stream:
+                if stream.length != part.size - received:
+                    raise IntegrityError(
+                        f"GET returned {stream.length} bytes where the object has {part.size}"
+                    )
+                async for chunk in stream.iter_chunks(CHUNK):
+                    if len(chunk) > part.size - received:
+                        raise IntegrityError(f"more than the {part.size} bytes asked for")
+                    await sink(chunk, part.offset + received)
+                    received += len(chunk)
+                    self.fetched += len(chunk)
+                    self.progress.advance(len(chunk))
+            if received < part.size:
+                raise ConnectionClosed(
+                    f"body of bytes {part.offset}-{part.end} ended after {received} bytes"
+                )
+
+        try:
+            await self.client.retry.run(attempt, idempotent=True)
+        except (PreconditionFailed, NotFound) as exc:
+            raise SourceChanged(
+                f"s3://{self.bucket}/{self.key} changed during download ({exc})"
+            ) from exc
+
+
+async def _spawn_leased(
+    scheduler: Scheduler,
+    parts: Iterable[PartRange],
+    *,
+    nbytes: Callable[[PartRange], int],
+    work: Callable[[PartRange, Lease], Coroutine[Any, Any, None]],
+    also: Coroutine[Any, Any, None] | None = None,
+) -> None:
+    """Run ``work(part, lease)`` for every part, each started once its lease is granted
+    (so live tasks stay bounded), plus ``also`` beside them. The work may release its lease
+    early; the scheduler releases it when the task ends in any case."""
+    async with scheduler.tasks() as spawner:
+        if also is not None:
+            spawner.spawn(also)
+        for part in parts:
+            lease = await scheduler.lease(nbytes=nbytes(part))
+            spawner.spawn(work(part, lease), lease=lease)
+
+
+# -- the per-object state machines -------------------------------------------------------
+
+
+class _Download:
+    """What file and stream downloads share: the phase, the plan, the result."""
+
+    def __init__(self, owner: Downloader, *, bucket: str, key: str) -> None:
+        self.owner = owner
+        self.bucket = bucket
+        self.key = key
+        self.phase = Phase.PROBING
+        self.started = time.monotonic()
+
+    def move(self, phase: Phase) -> None:
+        if self.phase in (Phase.DONE, Phase.FAILED) or (
+            phase is not Phase.FAILED and phase.value <= self.phase.value
+        ):
+            raise RuntimeError(f"download cannot go from {self.phase.name} to {phase.name}")
+        log.debug("s3://%s/%s: %s", self.bucket, self.key, phase.name)
+        self.phase = phase
+
+    def plan(self, head: ObjectHead, *, part_size: int) -> tuple[PartPlan, bool]:
+        """Ranges to fetch, and whether they are ranged GETs (vs one plain GET)."""
+        if head.size <= self.owner.options.multipart_threshold:
+            return PartPlan.for_download(head.size, part_size=max(head.size, 1)), False
+        return PartPlan.for_download(head.size, part_size=part_size), True
+
+    def ranges(self, head: ObjectHead) -> _Ranges:
+        return _Ranges(
+            client=self.owner.client,
+            progress=self.owner.progress,
+            bucket=self.bucket,
+            key=self.key,
+            etag=head.etag,
+        )
+
+    def result(
+        self, head: ObjectHead, *, destination: str, fetched: int, resumed: bool
+    ) -> TransferResult:
+        return TransferResult(
+            source=str(S3Location(self.bucket, self.key)),
+            destination=destination,
+            size=head.size,
+            etag=head.etag,
+            seconds=time.monotonic() - self.started,
+            bytes_transferred=fetched,
+            resumed=resumed,
+        )
+
+
+class _TempFile:
+    """The temp file's descriptor and the worker-thread operations on it. A cancelled
+    caller does not stop a thread already running, so the descriptor is closed only once
+    none is (a reused descriptor number would otherwise receive another file's bytes)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._running: set[asyncio.Future[Any]] = set()
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        future: asyncio.Future[T] = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+        self._running.add(future)
+        future.add_done_callback(self._settled)
+        return await asyncio.shield(future)
+
+    def _settled(self, future: asyncio.Future[Any]) -> None:
+        self._running.discard(future)
+        if not future.cancelled():
+            future.exception()  # retrieved: a caller cancelled meanwhile has not seen it
+
+    async def close(self) -> None:
+        if self._running:
+            await asyncio.wait(set(self._running))
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            await asyncio.to_thread(os.close, fd)
+
+
+class _FileDownload(_Download):
+    def __init__(self, owner: Downloader, *, bucket: str, key: str, destination: Path) -> None:
+        super().__init__(owner, bucket=bucket, key=key)
+        self.destination = destination
+        self.temp_path = temp_path_for(destination, bucket=bucket, key=key)
+        self.temp: _TempFile | None = None
+        self.journal: DownloadJournal | None = None
+
+    async def run(self) -> TransferResult:
+        try:
+            head = await self._probe()
+            ranges = self.ranges(head)
+            check = EtagCheck.for_head(head)
+            plan, ranged, done = await self._prepare(head, check=check)
+            await self._fetch(plan, whole=not ranged, done=done, check=check, ranges=ranges)
+            await self._verify(check)
+            await self._commit()
+        except BaseException as exc:
+            failed_in = self.phase
+            self.move(Phase.FAILED)
+            if failed_in is not Phase.PROBING:  # before PREPARING no file was touched
+                keep = self.journal is not None and _resumable(exc)
+                await asyncio.shield(self._abandon(keep=keep))
+            if isinstance(exc, OSError):
+                raise _local_error(exc, where=str(self.destination)) from exc
+            raise
+        self.move(Phase.DONE)
+        return self.result(
+            head, destination=str(self.destination), fetched=ranges.fetched, resumed=bool(done)
+        )
+
+    async def _probe(self) -> ObjectHead:
+        parent = self.destination.parent
+        if not await asyncio.to_thread(parent.is_dir):
+            raise LocalFileError(f"cannot download to {self.destination}: no directory {parent}")
+        return await self.owner.client.head_object(self.bucket, self.key)
+
+    async def _prepare(
+        self, head: ObjectHead, *, check: EtagCheck | None
+    ) -> tuple[PartPlan, bool, set[int]]:
+        """Open the temp file, resuming an earlier run's ranges where they are still good;
+        returns the plan, whether it is ranged, and the part numbers already fetched."""
+        self.move(Phase.PREPARING)
+        owner = self.owner
+        remote = RemoteIdentity(self.bucket, self.key, head.etag, head.size)
+        wanted = check.segments.part_size if check is not None and check.multipart else None
+        plan, ranged = self.plan(head, part_size=wanted or owner.options.part_size)
+        store = owner.journals if ranged and owner.options.resumable else None
+        earlier = await asyncio.to_thread(
+            self._earlier_journal, remote, resumable=store is not None
+        )
+        if earlier is not None:
+            plan = PartPlan.for_download(head.size, part_size=earlier.part_size)
+        fd = await asyncio.to_thread(self._open_temp, head.size, fresh=earlier is None)
+        self.temp = _TempFile(fd)
+        done: set[int] = set()
+        if earlier is not None:
+            self.journal = earlier  # from here on a failure may keep the temp file
+            done = await self.temp.run(_intact_parts, fd, earlier, plan)
+            owner.progress.advance(sum(plan.part(number).size for number in done))
+        elif store is not None:
+            self.journal = await asyncio.to_thread(
+                partial(
+                    store.start_download,
+                    remote=remote,
+                    destination=self.destination,
+                    temp_path=self.temp_path,
+                    part_size=plan.part_size,
+                    now=owner.now(),
+                )
+            )
+        return plan, ranged, done
+
+    def _earlier_journal(
+        self, remote: RemoteIdentity, *, resumable: bool
+    ) -> DownloadJournal | None:
+        """The journal of an earlier run that can be resumed; any other is discarded with
+        its temp file (the object changed, or the temp file is gone or the wrong size)."""
+        journals = self.owner.journals
+        if journals is None:
+            return None
+        journal = journals.find_download(
+            destination=self.destination, bucket=self.bucket, key=self.key
+        )
+        if journal is None:
+            return None
+        if (
+            resumable
+            and journal.remote == remote
+            and journal.temp_path == os.path.abspath(self.temp_path)
+            and _file_size(self.temp_path) == remote.size
+        ):
+            return journal
+        log.info("s3://%s/%s: not resuming the earlier download", self.bucket, self.key)
+        Path(journal.temp_path).unlink(missing_ok=True)
+        journal.discard()
+        return None
+
+    def _open_temp(self, size: int, *, fresh: bool) -> int:
+        if not fresh:
+            return os.open(self.temp_path, os.O_RDWR)
+        fd = os.open(self.temp_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            _preallocate(fd, size)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    async def _fetch(
+        self,
+        plan: PartPlan,
+        *,
+        whole: bool,
+        done: set[int],
+        check: EtagCheck | None,
+        ranges: _Ranges,
+    ) -> None:
+        self.move(Phase.FETCHING)
+
+        async def fetch_part(part: PartRange, lease: Lease) -> None:
+            try:
+                await self._fetch_part(part, whole=whole, check=check, ranges=ranges)
+            finally:
+                lease.release()
+
+        todo = [part for part in plan if part.number not in done]
+        # File ranges lease no memory: their bodies go to disk a chunk at a time.
+        await _spawn_leased(self.owner.scheduler, todo, nbytes=lambda _: 0, work=fetch_part)
+
+    async def _fetch_part(
+        self, part: PartRange, *, whole: bool, check: EtagCheck | None, ranges: _Ranges
+    ) -> None:
+        assert self.temp is not None
+        temp = self.temp
+        xxh3 = xxhash.xxh3_128() if self.journal is not None else None
+        segment_hasher = check.hasher_for(part) if check is not None else None
+        hashers = [hasher for hasher in (xxh3, segment_hasher) if hasher is not None]
+
+        async def write(chunk: bytes, offset: int) -> None:
+            await temp.run(_write_chunk, temp.fd, chunk, offset, hashers)
+
+        await ranges.fetch(part, whole=whole, sink=write)
+        if self.journal is not None and xxh3 is not None:
+            record = JournalPart(part.number, part.offset, part.size, None, xxh3.hexdigest())
+            await temp.run(self.journal.record, record)
+
+    async def _verify(self, check: EtagCheck | None) -> None:
+        self.move(Phase.VERIFYING)
+        if check is None:
+            log.debug("s3://%s/%s: ETag cannot be recomputed, not verified", self.bucket, self.key)
+            return
+        assert self.temp is not None
+        await self.temp.run(check.fill_from_file, self.temp.fd)
+        check.verify()
+
+    async def _commit(self) -> None:
+        self.move(Phase.COMMITTING)
+        assert self.temp is not None
+        await self.temp.run(os.fsync, self.temp.fd)
+        await self.temp.close()
+        await asyncio.to_thread(os.replace, self.temp_path, self.destination)
+        await asyncio.to_thread(_fsync_directory, self.destination.parent)
+        if self.journal is not None:
+            await asyncio.to_thread(self.journal.discard)
+
+    async def _abandon(self, *, keep: bool) -> None:
+        """After a failure: keep the temp file and journal for a resume, or remove both."""
+        if self.temp is not None:
+            await self.temp.close()
+        if not keep:
+            await asyncio.to_thread(self._remove_leftovers)
+
+    def _remove_leftovers(self) -> None:
+        self.temp_path.unlink(missing_ok=True)
+        if self.journal is not None:
+            self.journal.discard()
+
+
+@dataclass
+class _Buffered:
+    """One range of a stream download, from fetched to written."""
+
+    chunks: list[bytes] = field(default_factory=list)
+    fetched: asyncio.Event = field(default_factory=asyncio.Event)
+    written: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class _StreamDownload(_Download):
+    def __init__(
+        self, owner: Downloader, *, bucket: str, key: str, write: Callable[[bytes], object]
+    ) -> None:
+        super().__init__(owner, bucket=bucket, key=key)
+        self.write = write
+
+    async def run(self) -> TransferResult:
+        try:
+            head = await self.owner.client.head_object(self.bucket, self.key)
+            ranges = self.ranges(head)
+            check = EtagCheck.for_head(head)
+            await self._fetch(head, check=check, ranges=ranges)
+            self.move(Phase.VERIFYING)
+            if check is not None:
+                check.verify()
+        except BaseException as exc:
+            self.move(Phase.FAILED)
+            if isinstance(exc, OSError):
+                raise _local_error(exc, where="output stream") from exc
+            raise
+        self.move(Phase.DONE)
+        return self.result(
+            head, destination=STREAM_DESTINATION, fetched=ranges.fetched, resumed=False
+        )
+
+    async def _fetch(self, head: ObjectHead, *, check: EtagCheck | None, ranges: _Ranges) -> None:
+        """Ranges are leased (their size in memory) in order and fetched concurrently; one
+        writer puts them out in order and hashes them as they go."""
+        self.move(Phase.FETCHING)
+        # In order, any range size hashes every segment: no need for the recorded one.
+        plan, ranged = self.plan(head, part_size=self.owner.options.part_size)
+        in_order = SegmentHasher(check, 1) if check is not None else None
+        # Met first by its fetcher or by the writer, whichever runs first.
+        slots: dict[int, _Buffered] = {}
+
+        def slot(number: int) -> _Buffered:
+            return slots.setdefault(number, _Buffered())
+
+        async def buffer(part: PartRange, lease: Lease) -> None:
+            try:
+                buffered = slot(part.number)
+
+                async def keep(chunk: bytes, _: int) -> None:
+                    buffered.chunks.append(chunk)
+
+                await ranges.fetch(part, whole=not ranged, sink=keep)
+                buffered.fetched.set()
+                await buffered.written.wait()
+            finally:
+                lease.release()
+
+        async def write_in_order() -> None:
+            for number in range(1, plan.count + 1):
+                buffered = slot(number)
+                await buffered.fetched.wait()
+                await asyncio.to_thread(self._write_out, buffered.chunks, in_order)
+                buffered.chunks.clear()
+                buffered.written.set()
+                del slots[number]
+
+        await _spawn_leased(
+            self.owner.scheduler,
+            plan,
+            nbytes=lambda part: part.size,
+            work=buffer,
+            also=write_in_order(),
+        )
+
+    def _write_out(self, chunks: list[bytes], hasher: SegmentHasher | None) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+            if hasher is not None:
+                hasher.update(chunk)
+
+
+class Downloader:
+    """Downloads objects for one job, under its scheduler's concurrency and memory budget."""
+
+    def __init__(
+        self,
+        *,
+        client: SpacesClient,
+        scheduler: Scheduler,
+        journals: JournalStore | None,
+        progress: ProgressSink,
+        options: TransferOptions,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.scheduler = scheduler
+        self.journals = journals
+        self.progress = progress
+        self.options = options
+        self.now = now
+
+    async def download_file(self, *, bucket: str, key: str, destination: Path) -> TransferResult:
+        """Download ``bucket``/``key`` to the file ``destination`` (replaced atomically once
+        the content is verified); raises SpacesError on failure."""
+        job = _FileDownload(self, bucket=bucket, key=key, destination=destination)
+        return await job.run()
+
+    async def download_stream(
+        self, write: Callable[[bytes], object], *, bucket: str, key: str
+    ) -> TransferResult:
+        """Download ``bucket``/``key`` through ``write`` (blocking; called in a worker
+        thread), in order; raises SpacesError on failure, IntegrityError after the fact."""
+        job = _StreamDownload(self, bucket=bucket, key=key, write=write)
+        return await job.run()

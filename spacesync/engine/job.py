@@ -1,0 +1,367 @@
+"""A copy job: expand what the user named into file transfers, run them through one
+scheduler, and report each file's outcome as it finishes.
+
+Expansion is a stream (a directory walk, a listing), consumed as slots free up, so a job
+over millions of files holds only what is in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import glob
+import itertools
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from spacesync.client import SpacesClient
+from spacesync.engine.copy import ServerSideCopier
+from spacesync.engine.download import Downloader
+from spacesync.engine.journal import JournalStore
+from spacesync.engine.scheduler import FileSlot, Scheduler
+from spacesync.engine.transfer import (
+    ProgressSink,
+    RetryTally,
+    TransferOptions,
+    TransferResult,
+    current_tally,
+)
+from spacesync.engine.upload import Uploader
+from spacesync.errors import ConfigError, LocalFileError, SpacesError, UnsafeKey
+from spacesync.urls import S3Location
+
+WILDCARDS = frozenset("*?[")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    path: Path
+    bucket: str
+    key: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    bucket: str
+    key: str
+    size: int
+    destination: Path
+
+
+@dataclass(frozen=True, slots=True)
+class MakeDirectory:
+    """A "folder" object (zero bytes, key ending in '/') becomes a local directory."""
+
+    key: str
+    destination: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    source_bucket: str
+    source_key: str
+    bucket: str
+    key: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A source that cannot be transferred safely; reported as a failure, the job goes on."""
+
+    source: str
+    error: SpacesError
+
+
+Item = Upload | Download | MakeDirectory | Copy | Refused
+
+
+@dataclass(slots=True)
+class JobSummary:
+    files: int = 0
+    failed: int = 0
+    nbytes: int = 0
+    seconds: float = 0.0
+
+
+def has_wildcard(text: str) -> bool:
+    return any(c in WILDCARDS for c in text)
+
+
+def local_path_for(root: Path, relative_key: str) -> Path:
+    """Where a key lands under ``root``; refuses any key that could escape it."""
+    shown = repr(relative_key)
+    if "\x00" in relative_key or "\\" in relative_key:
+        raise UnsafeKey(f"refusing key {shown}: it contains a NUL or a backslash")
+    if relative_key.startswith("/"):
+        raise UnsafeKey(f"refusing key {shown}: it is an absolute path")
+    segments = relative_key.rstrip("/").split("/")
+    if any(s in ("", ".", "..") for s in segments):
+        raise UnsafeKey(f"refusing key {shown}: it has an empty, '.' or '..' path segment")
+    return root.joinpath(*segments)
+
+
+def _is_inside(path: Path, root: Path) -> bool:
+    """True when ``path``'s real parent is ``root``'s real path or below it (a symlinked
+    directory inside the destination must not lead out of it)."""
+    real_root = os.path.realpath(root)
+    real_parent = os.path.realpath(path.parent)
+    return real_parent == real_root or real_parent.startswith(real_root + os.sep)
+
+
+def _remote_prefix(key: str) -> str:
+    return key if not key or key.endswith("/") else key + "/"
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Files below ``root`` in sorted order; symlinked directories are not followed, so a
+    link loop cannot trap the walk."""
+    with os.scandir(root) as entries:
+        ordered = sorted(entries, key=lambda e: e.name)
+    for entry in ordered:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(Path(entry.path))
+        elif entry.is_file():
+            yield Path(entry.path)
+
+
+def _local_sources(source: Path, *, recursive: bool) -> Iterator[tuple[Path, str, int]]:
+    """(file, key suffix, size) for a local source: a file, a directory, or a glob."""
+    text = str(source)
+    if has_wildcard(text):
+        base = Path(os.path.dirname(text[: min(text.index(c) for c in WILDCARDS if c in text)]))
+        matches = sorted(glob.glob(text, recursive=recursive))
+        if not matches:
+            raise ConfigError(f"no local file matches {text!r}")
+        for match in matches:
+            path = Path(match)
+            if path.is_file():
+                yield path, path.relative_to(base).as_posix(), path.stat().st_size
+        return
+    if not source.exists():
+        raise ConfigError(f"no such file or directory: {source}")
+    if source.is_dir():
+        if not recursive:
+            raise ConfigError(f"{source} is a directory: add --recursive to copy what is in it")
+        for path in _walk(source):
+            yield path, path.relative_to(source).as_posix(), path.stat().st_size
+        return
+    yield source, source.name, source.stat().st_size
+
+
+async def _in_thread_batches(items: Iterator[T], batch: int = 512) -> AsyncIterator[T]:
+    """Drive a blocking iterator (a directory walk) from worker threads, a batch per hop:
+    the event loop never blocks on the disk, and small files don't pay a hop each."""
+
+    def take() -> list[T]:
+        return list(itertools.islice(items, batch))
+
+    while chunk := await asyncio.to_thread(take):
+        for item in chunk:
+            yield item
+
+
+class CopyJob:
+    """Runs the transfers of one ``cp``: uploads, downloads and server-side copies."""
+
+    def __init__(
+        self,
+        *,
+        client: SpacesClient,
+        scheduler: Scheduler,
+        journals: JournalStore | None,
+        progress: ProgressSink,
+        options: TransferOptions,
+    ) -> None:
+        self.client = client
+        self.scheduler = scheduler
+        self.progress = progress
+        self.uploader = Uploader(
+            client=client,
+            scheduler=scheduler,
+            journals=journals,
+            progress=progress,
+            options=options,
+        )
+        self.downloader = Downloader(
+            client=client,
+            scheduler=scheduler,
+            journals=journals,
+            progress=progress,
+            options=options,
+        )
+        self.copier = ServerSideCopier(
+            client=client, scheduler=scheduler, progress=progress, options=options
+        )
+
+    # -- expansion ----------------------------------------------------------------------
+
+    async def plan(
+        self, source: Path | S3Location, destination: Path | S3Location, *, recursive: bool
+    ) -> AsyncIterator[Item]:
+        if isinstance(source, Path):
+            if not isinstance(destination, S3Location):
+                raise ConfigError("cp needs at least one s3:// location; use cp(1) for local files")
+            many = recursive or has_wildcard(str(source))
+            sources = _local_sources(source, recursive=recursive)
+            async for path, suffix, size in _in_thread_batches(sources):
+                if many or destination.is_prefix:
+                    key = _remote_prefix(destination.key) + suffix
+                else:
+                    key = destination.key
+                yield Upload(path, destination.bucket, key, size)
+            return
+        many = recursive or has_wildcard(source.key)
+        async for entry_key, size, relative in self._remote_sources(source, recursive=recursive):
+            if isinstance(destination, S3Location):
+                key = (
+                    _remote_prefix(destination.key) + relative
+                    if many or destination.is_prefix
+                    else destination.key
+                )
+                yield Copy(source.bucket, entry_key, destination.bucket, key, size)
+            else:
+                yield self._download_item(
+                    source.bucket, entry_key, size, relative, destination, many=many
+                )
+
+    def _download_item(
+        self, bucket: str, key: str, size: int, relative: str, destination: Path, *, many: bool
+    ) -> Item:
+        """One object to one local path: the destination itself for a single object named
+        as a file, else the object's relative key under the destination directory."""
+        try:
+            if not many and not destination.is_dir() and not str(destination).endswith(os.sep):
+                target = destination
+                root = destination.parent
+            else:
+                target = local_path_for(destination, relative)
+                root = destination
+            if not _is_inside(target, root):
+                raise UnsafeKey(f"refusing key {key!r}: it leads outside {root}")
+        except UnsafeKey as error:
+            return Refused(f"s3://{bucket}/{key}", error)
+        if key.endswith("/") and size == 0:
+            return MakeDirectory(key, target)
+        return Download(bucket, key, size, target)
+
+    async def _remote_sources(
+        self, source: S3Location, *, recursive: bool
+    ) -> AsyncIterator[tuple[str, int, str]]:
+        """(key, size, path relative to the source) for every object a remote source names."""
+        if has_wildcard(source.key):
+            literal = source.key[: min(source.key.index(c) for c in WILDCARDS if c in source.key)]
+            base = literal[: literal.rfind("/") + 1]
+            matched = False
+            async for entry in self.client.list_objects(source.bucket, prefix=literal):
+                if fnmatch.fnmatchcase(entry.key, source.key):
+                    matched = True
+                    yield entry.key, entry.size, entry.key[len(base) :]
+            if not matched:
+                raise ConfigError(f"no object matches {source}")
+            return
+        if recursive:
+            prefix = _remote_prefix(source.key)
+            async for entry in self.client.list_objects(source.bucket, prefix=prefix):
+                yield entry.key, entry.size, entry.key[len(prefix) :]
+            return
+        if source.is_prefix:
+            raise ConfigError(f"{source} names a folder: add --recursive to copy what is in it")
+        head = await self.client.head_object(source.bucket, source.key)
+        yield source.key, head.size, source.key.rsplit("/", 1)[-1]
+
+    # -- running ------------------------------------------------------------------------
+
+    async def run(
+        self, items: AsyncIterator[Item], *, on_result: Callable[[TransferResult], None]
+    ) -> JobSummary:
+        """Start each item as a file slot frees up; one file's failure never stops the rest."""
+        summary = JobSummary()
+        started = time.monotonic()
+
+        def finish(result: TransferResult) -> None:
+            summary.files += 1
+            summary.nbytes += result.size if result.ok else 0
+            summary.failed += 0 if result.ok else 1
+            self.progress.file_done(result)
+            on_result(result)
+
+        async with self.scheduler.tasks() as spawner:
+            async for item in items:
+                if isinstance(item, Refused):
+                    finish(TransferResult(item.source, "", error=item.error))
+                    continue
+                self.progress.add_work(files=1, nbytes=getattr(item, "size", 0))
+                slot = await self.scheduler.file_slot()
+                spawner.spawn(self._transfer(item, slot, finish))
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    async def _transfer(
+        self, item: Item, slot: FileSlot, finish: Callable[[TransferResult], None]
+    ) -> None:
+        tally = RetryTally()
+        current_tally.set(tally)  # this task's own context: its part tasks inherit it
+        try:
+            result = await self._run_one(item)
+        except SpacesError as error:
+            result = TransferResult(
+                _describe_source(item), _describe_destination(item), error=error
+            )
+        except OSError as error:
+            result = TransferResult(
+                _describe_source(item),
+                _describe_destination(item),
+                error=LocalFileError(
+                    f"{error.filename or _describe_source(item)}: {error.strerror}"
+                ),
+            )
+        finally:
+            slot.release()
+        result.retries = tally.count
+        finish(result)
+
+    async def _run_one(self, item: Item) -> TransferResult:
+        if isinstance(item, Upload):
+            return await self.uploader.upload_file(item.path, bucket=item.bucket, key=item.key)
+        if isinstance(item, Download):
+            await asyncio.to_thread(item.destination.parent.mkdir, parents=True, exist_ok=True)
+            return await self.downloader.download_file(
+                bucket=item.bucket, key=item.key, destination=item.destination
+            )
+        if isinstance(item, MakeDirectory):
+            await asyncio.to_thread(item.destination.mkdir, parents=True, exist_ok=True)
+            return TransferResult(item.key, str(item.destination))
+        if isinstance(item, Copy):
+            return await self.copier.copy(
+                source_bucket=item.source_bucket,
+                source_key=item.source_key,
+                bucket=item.bucket,
+                key=item.key,
+            )
+        raise AssertionError(f"unexpected item {item!r}")
+
+
+def _describe_source(item: Item) -> str:
+    if isinstance(item, Upload):
+        return str(item.path)
+    if isinstance(item, Download):
+        return f"s3://{item.bucket}/{item.key}"
+    if isinstance(item, Copy):
+        return f"s3://{item.source_bucket}/{item.source_key}"
+    return item.source if isinstance(item, Refused) else item.key
+
+
+def _describe_destination(item: Item) -> str:
+    if isinstance(item, Upload | Copy):
+        return f"s3://{item.bucket}/{item.key}"
+    if isinstance(item, Download | MakeDirectory):
+        return str(item.destination)
+    return ""
