@@ -12,16 +12,18 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from spacesync.config import Settings
 from spacesync.errors import (
     ClockSkew,
+    ConnectError,
     MalformedResponse,
     NotImplementedByEndpoint,
     S3Error,
     Throttled,
+    TransportError,
 )
 from spacesync.protocol import xml
 from spacesync.protocol.encoding import encode_query, uri_encode
@@ -55,6 +57,9 @@ from spacesync.transport.pacer import Pacer
 from spacesync.transport.retry import RetryPolicy
 
 log = logging.getLogger("spacesync.http")
+
+#: Server timestamps of new uploads may be a little behind our clock (second granularity).
+_INITIATED_SLACK = timedelta(seconds=2)
 
 PayloadSigning = Literal["auto", "signed", "unsigned"]
 
@@ -214,6 +219,9 @@ class SpacesClient:
                     request_id=response.headers.get("x-amz-request-id"),
                 )
                 error.operation = call.operation
+                if error.resource is None and call.bucket:
+                    # A HEAD (or a bare proxy reply) names nothing: say what was asked for.
+                    error.resource = "/" + "/".join(filter(None, (call.bucket, call.key)))
                 if isinstance(error, Throttled):
                     self.pacer.throttled()
                 elif isinstance(error, ClockSkew):
@@ -504,21 +512,38 @@ class SpacesClient:
     async def create_multipart_upload(
         self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None
     ) -> str:
-        """Returns the upload id. Not idempotent: a retry after a lost reply would orphan an
-        upload, so only connection failures (request never sent) are retried."""
+        """Returns the upload id.
+
+        Not idempotent: a reply lost after the request went out may hide an upload the
+        server made. Before trying again, the uploads of this key that began since the
+        lost attempt are aborted, so a retry orphans nothing (an upload of the very same
+        key started by someone else in that second would be aborted too)."""
         headers = attributes.headers() if attributes else {}
-        reply = await self.call(
-            S3Call(
-                "CreateMultipartUpload",
-                "POST",
-                bucket,
-                key,
-                query=[("uploads", "")],
-                headers=headers,
-                idempotent=False,
-            )
+        call = S3Call(
+            "CreateMultipartUpload", "POST", bucket, key, query=[("uploads", "")], headers=headers
         )
-        return xml.parse_initiate_multipart(reply.body)
+
+        async def attempt(_: int) -> str:
+            began = self.now() - _INITIATED_SLACK
+            try:
+                async with self._exchange(call) as response:
+                    body = await response.read()
+            except TransportError as error:
+                if not isinstance(error, ConnectError):  # the request may have gone out
+                    await self._abort_uploads_since(bucket, key, since=began)
+                raise
+            return xml.parse_initiate_multipart(body)
+
+        return await self.retry.run(attempt, idempotent=True)
+
+    async def _abort_uploads_since(self, bucket: str, key: str, *, since: datetime) -> None:
+        """Abort the uploads of exactly ``key`` initiated at ``since`` or later."""
+        try:
+            async for upload in self.list_multipart_uploads(bucket, prefix=key):
+                if upload.key == key and upload.initiated is not None and upload.initiated >= since:
+                    await self.abort_multipart_upload(bucket, key, upload_id=upload.upload_id)
+        except S3Error as error:  # a transport failure propagates: the attempt is retried
+            log.warning("could not abort the uploads of s3://%s/%s: %s", bucket, key, error)
 
     async def upload_part(
         self,

@@ -40,6 +40,7 @@ from spacesync.protocol.headers import (
 from spacesync.protocol.model import CompletedPart, CompletedUpload, ObjectHead, unquote_etag
 from spacesync.protocol.post_policy import PostForm, build_post_form
 from spacesync.protocol.sigv2 import presign_v2
+from spacesync.protocol.sigv4 import MAX_PRESIGN_EXPIRES
 from spacesync.protocol.sse import SseCustomerKey
 from spacesync.transport.body import BytesBody, RequestBody
 
@@ -635,7 +636,7 @@ def presign_url(
     signature_version: SignatureVersion = 4,
     response_headers: Mapping[str, str] | None = None,
 ) -> str:
-    """A presigned URL, V4 (at most 7 days) or V2 (any lifetime, for legacy clients).
+    """A presigned URL, V4 or V2 (for legacy clients), valid for at most 7 days either way.
     ``response_headers`` (``content-disposition`` …) become ``response-*`` overrides of the
     reply's headers."""
     query = []
@@ -647,9 +648,10 @@ def presign_url(
         query.append((f"response-{name.lower()}", value))
     if signature_version == 4:
         return client.presign(bucket, key, method=method, expires=expires, query=query)
-    if isinstance(expires, bool) or expires < 1:
+    # V2 itself has no limit, but a URL that outlives a week is a leaked key: same cap as V4.
+    if isinstance(expires, bool) or not 1 <= expires <= MAX_PRESIGN_EXPIRES:
         raise ConfigError(
-            f"presigned URL expiry must be a positive number of seconds, got {expires}"
+            f"presigned URL expiry must be 1..{MAX_PRESIGN_EXPIRES} seconds, got {expires}"
         )
     target = client.settings.endpoint.target(bucket, key)
     pairs = presign_v2(

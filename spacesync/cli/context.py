@@ -19,12 +19,13 @@ from spacesync.config import Settings, resolve_settings
 from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import DEFAULT_PART_SIZE
 from spacesync.engine.scheduler import DEFAULT_CONCURRENCY, DEFAULT_MAX_MEMORY, Scheduler
-from spacesync.engine.transfer import ProgressSink, TransferOptions, count_retry
+from spacesync.engine.transfer import ProgressSink, TransferOptions, TransferResult, count_retry
 from spacesync.errors import ConfigError, NotImplementedByEndpoint, S3Error, SpacesError
 from spacesync.protocol.headers import ObjectAttributes
 from spacesync.statedir import default_state_dir
 from spacesync.transport.http import HttpTransport, PoolOptions
 from spacesync.transport.retry import RetryPolicy
+from spacesync.urls import S3Location, parse_location
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -88,12 +89,15 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[SpacesClient]:
 def describe_error(error: SpacesError) -> str:
     """One line: the S3 code and message, where, and the request id to quote to support."""
     if isinstance(error, NotImplementedByEndpoint):
-        return f"the endpoint does not support {error.operation or 'this operation'} ({error.code})"
-    if isinstance(error, S3Error):
+        text = f"the endpoint does not support {error.operation or 'this operation'} ({error.code})"
+    elif isinstance(error, S3Error):
         where = f" ({error.resource})" if error.resource else ""
         request = f" [request id {error.request_id}]" if error.request_id else ""
-        return f"{error.code}: {error.message or 'no message'}{where}{request}"
-    return str(error)
+        text = f"{error.code}: {error.message or 'no message'}{where}{request}"
+    else:
+        text = str(error)
+    # Messages may quote a server's reply or aiohttp's parser, newlines and all.
+    return " ".join(text.split())
 
 
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", re.IGNORECASE)
@@ -142,10 +146,12 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep no journal: a failed transfer is abandoned and cleaned up",
     )
-    group.add_argument(
+    # Contradictory together: --quiet prints no per-file lines, --json one per file.
+    output = group.add_mutually_exclusive_group()
+    output.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar, no per-file lines"
     )
-    group.add_argument("--json", action="store_true", help="one JSON line per finished file")
+    output.add_argument("--json", action="store_true", help="one JSON line per finished file")
 
 
 @dataclass(frozen=True)
@@ -194,3 +200,39 @@ def human_size(size: float) -> str:
 
 def is_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def report_transfer(result: TransferResult, *, as_json: bool, quiet: bool) -> None:
+    """One line per finished file; on stderr when stdout carries the object itself."""
+    to_stdout = result.destination != "-"
+    if as_json:
+        emit_json(
+            {
+                "source": result.source,
+                "destination": result.destination,
+                "size": result.size,
+                "etag": result.etag,
+                "seconds": round(result.seconds, 3),
+                "retries": result.retries,
+                "resumed": result.resumed,
+                "ok": result.ok,
+                "error": describe_error(result.error) if result.error else None,
+            },
+            stream=sys.stdout if to_stdout else sys.stderr,
+        )
+    elif result.error is not None:
+        print(f"failed: {result.source}: {describe_error(result.error)}", file=sys.stderr)
+    elif not quiet:
+        print(
+            f"copied: {result.source} -> {result.destination}",
+            file=sys.stdout if to_stdout else sys.stderr,
+        )
+
+
+def destination_location(text: str) -> S3Location | Path:
+    """Like :func:`parse_location`, but a local destination written with a trailing slash
+    is a directory, made if missing, so that copies into it keep their source's name."""
+    location = parse_location(text)
+    if isinstance(location, Path) and text.endswith(("/", os.sep)) and text != "-":
+        location.mkdir(parents=True, exist_ok=True)
+    return location

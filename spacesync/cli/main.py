@@ -11,6 +11,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from spacesync import __version__
 from spacesync.cli import commands
@@ -102,8 +103,17 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other failure (the usage block is in --help).
+
+    Subparsers are built with the class of their parent, so every verb inherits this."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="spacesync",
         description="Fast, safe transfers between local disks and DigitalOcean Spaces "
         "or any S3-compatible store.",
@@ -140,7 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args.command, args)
     except KeyboardInterrupt:
-        print("spacesync: interrupted", file=sys.stderr)
+        print(
+            "spacesync: interrupted: run the same command again to resume "
+            "(unfinished transfers: spacesync journals)",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     except ConfigError as error:
         print(f"spacesync: {error}", file=sys.stderr)

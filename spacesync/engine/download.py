@@ -170,6 +170,8 @@ class SegmentHasher:
 
     def __init__(self, check: EtagCheck, number: int) -> None:
         self._check = check
+        #: The first segment this hasher feeds: the one before it belongs to another.
+        self._first = number
         self._number = number - 1
         self._left = 0
         self._md5 = hashlib.md5()
@@ -179,7 +181,7 @@ class SegmentHasher:
         """Close the segment just completed (if any) and open the next, empty ones at once."""
         segments = self._check.segments
         while self._left == 0 and self._number <= segments.count:
-            if self._number >= 1:
+            if self._number >= self._first:
                 self._check.digests[self._number] = self._md5.digest()
             self._number += 1
             if self._number <= segments.count:

@@ -12,6 +12,7 @@ import fnmatch
 import glob
 import itertools
 import os
+import stat
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from spacesync.engine.transfer import (
     current_tally,
 )
 from spacesync.engine.upload import Uploader
+from spacesync.engine.walk import LocalFile, Skipped, walk_keys
 from spacesync.errors import ConfigError, LocalFileError, SpacesError, UnsafeKey
 from spacesync.urls import S3Location
 
@@ -108,7 +110,7 @@ def local_path_for(root: Path, relative_key: str) -> Path:
     return root.joinpath(*segments)
 
 
-def _is_inside(path: Path, root: Path) -> bool:
+def is_inside(path: Path, root: Path) -> bool:
     """True when ``path``'s real parent is ``root``'s real path or below it (a symlinked
     directory inside the destination must not lead out of it)."""
     real_root = os.path.realpath(root)
@@ -120,20 +122,11 @@ def _remote_prefix(key: str) -> str:
     return key if not key or key.endswith("/") else key + "/"
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    """Files below ``root`` in sorted order; symlinked directories are not followed, so a
-    link loop cannot trap the walk."""
-    with os.scandir(root) as entries:
-        ordered = sorted(entries, key=lambda e: e.name)
-    for entry in ordered:
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk(Path(entry.path))
-        elif entry.is_file():
-            yield Path(entry.path)
-
-
-def _local_sources(source: Path, *, recursive: bool) -> Iterator[tuple[Path, str, int]]:
-    """(file, key suffix, size) for a local source: a file, a directory, or a glob."""
+def _local_sources(
+    source: Path, *, recursive: bool
+) -> Iterator[tuple[Path, str, int] | Skipped]:
+    """(file, key suffix, size) for a local source: a file, a directory, or a glob; what the
+    walk could not take (a link loop, an unreadable directory…) as :class:`Skipped`."""
     text = str(source)
     if has_wildcard(text):
         base = Path(os.path.dirname(text[: min(text.index(c) for c in WILDCARDS if c in text)]))
@@ -150,13 +143,21 @@ def _local_sources(source: Path, *, recursive: bool) -> Iterator[tuple[Path, str
     if source.is_dir():
         if not recursive:
             raise ConfigError(f"{source} is a directory: add --recursive to copy what is in it")
-        for path in _walk(source):
-            yield path, path.relative_to(source).as_posix(), path.stat().st_size
+        # Like cp(1) and aws s3 cp, links are followed; a loop is walked once, not forever.
+        for entry in walk_keys(source, follow_symlinks=True):
+            if isinstance(entry, LocalFile):
+                yield entry.path, entry.key, entry.size
+            elif isinstance(entry, Skipped):
+                yield entry
         return
-    yield source, source.name, source.stat().st_size
+    st = source.stat()
+    if not stat.S_ISREG(st.st_mode):
+        # A FIFO or a device would block the read forever, or never end.
+        raise ConfigError(f"{source} is not a regular file")
+    yield source, source.name, st.st_size
 
 
-async def _in_thread_batches(items: Iterator[T], batch: int = 512) -> AsyncIterator[T]:
+async def in_thread_batches(items: Iterator[T], batch: int = 512) -> AsyncIterator[T]:
     """Drive a blocking iterator (a directory walk) from worker threads, a batch per hop:
     the event loop never blocks on the disk, and small files don't pay a hop each."""
 
@@ -166,6 +167,33 @@ async def _in_thread_batches(items: Iterator[T], batch: int = 512) -> AsyncItera
     while chunk := await asyncio.to_thread(take):
         for item in chunk:
             yield item
+
+
+async def remote_sources(
+    client: SpacesClient, source: S3Location, *, recursive: bool
+) -> AsyncIterator[tuple[str, int, str]]:
+    """(key, size, path relative to the source) for every object a remote source names: a
+    glob, a prefix (``recursive``, as a folder) or one object; shared by cp, rm, mv and du."""
+    if has_wildcard(source.key):
+        literal = source.key[: min(source.key.index(c) for c in WILDCARDS if c in source.key)]
+        base = literal[: literal.rfind("/") + 1]
+        matched = False
+        async for entry in client.list_objects(source.bucket, prefix=literal):
+            if fnmatch.fnmatchcase(entry.key, source.key):
+                matched = True
+                yield entry.key, entry.size, entry.key[len(base) :]
+        if not matched:
+            raise ConfigError(f"no object matches {source}")
+        return
+    if recursive:
+        prefix = _remote_prefix(source.key)
+        async for entry in client.list_objects(source.bucket, prefix=prefix):
+            yield entry.key, entry.size, entry.key[len(prefix) :]
+        return
+    if source.is_prefix:
+        raise ConfigError(f"{source} names a folder: add --recursive to include what is in it")
+    head = await client.head_object(source.bucket, source.key)
+    yield source.key, head.size, source.key.rsplit("/", 1)[-1]
 
 
 class CopyJob:
@@ -211,7 +239,12 @@ class CopyJob:
                 raise ConfigError("cp needs at least one s3:// location; use cp(1) for local files")
             many = recursive or has_wildcard(str(source))
             sources = _local_sources(source, recursive=recursive)
-            async for path, suffix, size in _in_thread_batches(sources):
+            async for found in in_thread_batches(sources):
+                if isinstance(found, Skipped):
+                    error = LocalFileError(found.reason)
+                    yield Refused(found.subject, error)
+                    continue
+                path, suffix, size = found
                 if many or destination.is_prefix:
                     key = _remote_prefix(destination.key) + suffix
                 else:
@@ -219,7 +252,8 @@ class CopyJob:
                 yield Upload(path, destination.bucket, key, size)
             return
         many = recursive or has_wildcard(source.key)
-        async for entry_key, size, relative in self._remote_sources(source, recursive=recursive):
+        entries = remote_sources(self.client, source, recursive=recursive)
+        async for entry_key, size, relative in entries:
             if isinstance(destination, S3Location):
                 key = (
                     _remote_prefix(destination.key) + relative
@@ -244,38 +278,13 @@ class CopyJob:
             else:
                 target = local_path_for(destination, relative)
                 root = destination
-            if not _is_inside(target, root):
+            if not is_inside(target, root):
                 raise UnsafeKey(f"refusing key {key!r}: it leads outside {root}")
         except UnsafeKey as error:
             return Refused(f"s3://{bucket}/{key}", error)
         if key.endswith("/") and size == 0:
             return MakeDirectory(key, target)
         return Download(bucket, key, size, target)
-
-    async def _remote_sources(
-        self, source: S3Location, *, recursive: bool
-    ) -> AsyncIterator[tuple[str, int, str]]:
-        """(key, size, path relative to the source) for every object a remote source names."""
-        if has_wildcard(source.key):
-            literal = source.key[: min(source.key.index(c) for c in WILDCARDS if c in source.key)]
-            base = literal[: literal.rfind("/") + 1]
-            matched = False
-            async for entry in self.client.list_objects(source.bucket, prefix=literal):
-                if fnmatch.fnmatchcase(entry.key, source.key):
-                    matched = True
-                    yield entry.key, entry.size, entry.key[len(base) :]
-            if not matched:
-                raise ConfigError(f"no object matches {source}")
-            return
-        if recursive:
-            prefix = _remote_prefix(source.key)
-            async for entry in self.client.list_objects(source.bucket, prefix=prefix):
-                yield entry.key, entry.size, entry.key[len(prefix) :]
-            return
-        if source.is_prefix:
-            raise ConfigError(f"{source} names a folder: add --recursive to copy what is in it")
-        head = await self.client.head_object(source.bucket, source.key)
-        yield source.key, head.size, source.key.rsplit("/", 1)[-1]
 
     # -- running ------------------------------------------------------------------------
 
@@ -347,6 +356,13 @@ class CopyJob:
                 key=item.key,
             )
         raise AssertionError(f"unexpected item {item!r}")
+
+
+def _os_error_text(error: OSError, *, source: str) -> str:
+    """The OS's reason, naming the file only when it is not the one being reported."""
+    reason = error.strerror or str(error)
+    named = os.fsdecode(error.filename) if error.filename else None
+    return f"{named}: {reason}" if named and named != source else reason
 
 
 def _describe_source(item: Item) -> str:

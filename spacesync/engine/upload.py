@@ -21,6 +21,7 @@ import enum
 import functools
 import hashlib
 import logging
+import mimetypes
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
@@ -343,10 +344,10 @@ class Uploader:
                 data = await asyncio.to_thread(read_part)
                 if data.size < part_size:
                     upload.enter(UploadState.PUTTING)
-                    attributes = self._attributes(mtime_ns=mtime_ns)
+                    attributes = self._attributes(key=key, mtime_ns=mtime_ns)
                     await self._put(upload, lease, data, attributes=attributes)
                     return self._result(upload, source=name, size=data.size, started=started)
-                attributes = self._attributes(mtime_ns=mtime_ns, part_size=part_size)
+                attributes = self._attributes(key=key, mtime_ns=mtime_ns, part_size=part_size)
                 await self._create(upload, attributes=attributes, local=None, part_size=part_size)
                 upload.enter(UploadState.SENDING)
                 part = PartRange(1, 0, data.size)
@@ -372,7 +373,7 @@ class Uploader:
 
     async def _put_file(self, upload: _ObjectUpload, source: _Source) -> None:
         size = source.identity.size
-        attributes = self._attributes(mtime_ns=source.identity.mtime_ns)
+        attributes = self._attributes(key=upload.key, mtime_ns=source.identity.mtime_ns)
         async with (
             self._settled(upload),
             self._scheduler.request(nbytes=size, put_object=upload.target) as lease,
@@ -413,7 +414,7 @@ class Uploader:
             todo = await self._resume(upload, source, plan)
             if upload.upload_id is None:
                 attributes = self._attributes(
-                    mtime_ns=source.identity.mtime_ns, part_size=plan.part_size
+                    key=upload.key, mtime_ns=source.identity.mtime_ns, part_size=plan.part_size
                 )
                 async with self._scheduler.request():
                     await self._create(
@@ -651,14 +652,18 @@ class Uploader:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _attributes(self, *, mtime_ns: int, part_size: int | None = None) -> ObjectAttributes:
+    def _attributes(
+        self, *, key: str, mtime_ns: int, part_size: int | None = None
+    ) -> ObjectAttributes:
         """The caller's attributes plus our metadata: the source's mtime and the part size
-        (so a download can recompute the multipart ETag)."""
+        (so a download can recompute the multipart ETag); the content type is guessed from
+        the key's name unless the caller set one."""
         base = self._options.attributes or ObjectAttributes()
         metadata = {**base.metadata, META_MTIME: str(mtime_ns)}
         if part_size is not None:
             metadata[META_PART_SIZE] = str(part_size)
-        return replace(base, metadata=metadata)
+        content_type = base.content_type or mimetypes.guess_type(key)[0]
+        return replace(base, metadata=metadata, content_type=content_type)
 
     def _result(
         self, upload: _ObjectUpload, *, source: str, size: int, started: float

@@ -92,3 +92,29 @@ async def test_abort_uploads_dry_run_then_for_real(
 def test_bad_sizes_and_durations_are_usage_errors(cli: Runner, bucket_url: str) -> None:
     assert cli("cp", "a", f"{bucket_url}/a", "--part-size", "lots").returncode == 2
     assert cli("abort-uploads", bucket_url, "--older-than", "soon").returncode == 2
+
+
+def test_trailing_slash_destination_is_a_directory(
+    cli: Runner, bucket_url: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "note.txt"
+    source.write_bytes(b"note")
+    assert cli("cp", str(source), f"{bucket_url}/note.txt").returncode == 0
+    done = cli("cp", f"{bucket_url}/note.txt", str(tmp_path / "restore") + "/")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "restore" / "note.txt").read_bytes() == b"note"
+
+
+async def test_content_type_is_guessed_and_copies_keep_metadata(
+    cli: Runner, bucket_url: str, tmp_path: Path, client: SpacesClient
+) -> None:
+    page = tmp_path / "index.html"
+    page.write_text("<h1>hi</h1>")
+    up = cli("cp", str(page), f"{bucket_url}/site/index.html", "--metadata", "owner=web")
+    assert up.returncode == 0, up.stderr
+    assert cli("cp", f"{bucket_url}/site/index.html", f"{bucket_url}/copy.html").returncode == 0
+    bucket = bucket_url.removeprefix("s3://")
+    for key in ("site/index.html", "copy.html"):
+        head = await client.head_object(bucket, key)
+        assert head.content_type == "text/html"
+        assert head.metadata["owner"] == "web"

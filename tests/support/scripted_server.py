@@ -8,6 +8,7 @@ the replies come from a real socket instead, which also exercises the transport.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -50,16 +51,19 @@ class ScriptedServer:
 
 
 @asynccontextmanager
-async def scripted_server() -> AsyncIterator[ScriptedServer]:
+async def scripted_server(
+    *, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[ScriptedServer]:
+    """``ssl_context`` serves HTTPS (e.g. with a self-signed certificate)."""
     server = ScriptedServer()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", server._handle)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1]
-    server.url = f"http://127.0.0.1:{port}"
+    server.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
     try:
         yield server
     finally:

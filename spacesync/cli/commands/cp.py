@@ -13,9 +13,9 @@ from spacesync.cli.context import (
     TransferSetup,
     add_transfer_options,
     add_verb,
-    describe_error,
-    emit_json,
+    destination_location,
     open_client,
+    report_transfer,
     transfer_setup,
 )
 from spacesync.cli.progress import ProgressBar
@@ -77,14 +77,16 @@ def register(
     add_transfer_options(parser)
 
 
-def _attributes(args: argparse.Namespace) -> ObjectAttributes:
+def _attributes(args: argparse.Namespace) -> ObjectAttributes | None:
+    """What the user asked to set; None when nothing was, so that a server-side copy keeps
+    the source's metadata (COPY directive) and uploads get a guessed content type."""
     metadata: dict[str, str] = {}
     for item in args.metadata:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise ConfigError(f"--metadata takes NAME=VALUE, got {item!r}")
         metadata[name] = value
-    return ObjectAttributes(
+    attributes = ObjectAttributes(
         content_type=args.content_type,
         cache_control=args.cache_control,
         content_disposition=args.content_disposition,
@@ -93,45 +95,19 @@ def _attributes(args: argparse.Namespace) -> ObjectAttributes:
         acl=args.acl,
         storage_class=args.storage_class,
     )
-
-
-def _report(result: TransferResult, *, as_json: bool, quiet: bool) -> None:
-    """One line per finished file; on stderr when stdout carries the object itself."""
-    to_stdout = result.destination != "-"
-    if as_json:
-        emit_json(
-            {
-                "source": result.source,
-                "destination": result.destination,
-                "size": result.size,
-                "etag": result.etag,
-                "seconds": round(result.seconds, 3),
-                "retries": result.retries,
-                "resumed": result.resumed,
-                "ok": result.ok,
-                "error": describe_error(result.error) if result.error else None,
-            },
-            stream=sys.stdout if to_stdout else sys.stderr,
-        )
-    elif result.error is not None:
-        print(f"failed: {result.source}: {describe_error(result.error)}", file=sys.stderr)
-    elif not quiet:
-        print(
-            f"copied: {result.source} -> {result.destination}",
-            file=sys.stdout if to_stdout else sys.stderr,
-        )
+    return None if attributes == ObjectAttributes() else attributes
 
 
 async def run(args: argparse.Namespace) -> int:
     source = parse_location(args.source)
-    destination = parse_location(args.destination)
+    destination = destination_location(args.destination)
     attributes = _attributes(args)
     async with open_client(args) as client:
         setup = transfer_setup(args, client, attributes=attributes)
         try:
             if source == Path("-") or destination == Path("-"):
                 result = await _stream(client, setup, source, destination)
-                _report(result, as_json=args.json, quiet=args.quiet)
+                report_transfer(result, as_json=args.json, quiet=args.quiet)
                 return EXIT_OK
             job = CopyJob(
                 client=client,
@@ -142,13 +118,15 @@ async def run(args: argparse.Namespace) -> int:
             )
             summary = await job.run(
                 job.plan(source, destination, recursive=args.recursive),
-                on_result=lambda r: _report(r, as_json=args.json, quiet=args.quiet),
+                on_result=lambda r: report_transfer(r, as_json=args.json, quiet=args.quiet),
             )
         finally:
             if isinstance(setup.progress, ProgressBar):
                 setup.progress.close()
     if summary.failed:
-        print(f"spacesync: {summary.failed} of {summary.files} files failed", file=sys.stderr)
+        # One file's failure already has its own line; a tally only helps among many.
+        if summary.files > 1:
+            print(f"spacesync: {summary.failed} of {summary.files} files failed", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 

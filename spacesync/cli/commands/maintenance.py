@@ -43,10 +43,18 @@ def register(
         "examples:\n  spacesync journals\n  spacesync journals --clean --older-than 7d",
     )
     journals.add_argument("--clean", action="store_true", help="remove the journals listed")
-    journals.add_argument("--older-than", type=parse_duration, metavar="DURATION",
-                          help="only journals older than this (e.g. 7d, 12h)")
-    journals.add_argument("--state-dir", type=Path, default=None,
-                          help="state directory (default $XDG_STATE_HOME/spacesync)")
+    journals.add_argument(
+        "--older-than",
+        type=parse_duration,
+        metavar="DURATION",
+        help="only journals older than this (e.g. 7d, 12h)",
+    )
+    journals.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="state directory (default $XDG_STATE_HOME/spacesync)",
+    )
     journals.add_argument("--json", action="store_true", help="one JSON object per line")
 
     abort = add_verb(
@@ -61,8 +69,12 @@ def register(
         "  spacesync abort-uploads s3://backups/tmp/",
     )
     abort.add_argument("url", help="s3://BUCKET[/PREFIX]")
-    abort.add_argument("--older-than", type=parse_duration, metavar="DURATION",
-                       help="only uploads started longer ago than this")
+    abort.add_argument(
+        "--older-than",
+        type=parse_duration,
+        metavar="DURATION",
+        help="only uploads started longer ago than this",
+    )
     abort.add_argument("--dry-run", action="store_true", help="list what would be aborted")
     abort.add_argument("--json", action="store_true", help="one JSON object per line")
 
@@ -104,9 +116,7 @@ async def list_journals(args: argparse.Namespace) -> int:
 
 async def abort_uploads(args: argparse.Namespace) -> int:
     location = parse_s3_url(args.url)
-    cutoff = (
-        datetime.now(UTC) - timedelta(seconds=args.older_than) if args.older_than else None
-    )
+    cutoff = datetime.now(UTC) - timedelta(seconds=args.older_than) if args.older_than else None
     failed = 0
     async with open_client(args) as client:
         async for upload in client.list_multipart_uploads(location.bucket, prefix=location.key):
@@ -122,8 +132,14 @@ async def abort_uploads(args: argparse.Namespace) -> int:
                     failed += 1
                     action = f"failed ({error})"
             if args.json:
-                emit_json({"action": action, "key": upload.key, "upload_id": upload.upload_id,
-                           "initiated": upload.initiated})
+                emit_json(
+                    {
+                        "action": action,
+                        "key": upload.key,
+                        "upload_id": upload.upload_id,
+                        "initiated": upload.initiated,
+                    }
+                )
             else:
                 print(f"{action}: s3://{location.bucket}/{upload.key} ({upload.upload_id})")
     return EXIT_FAILED if failed else EXIT_OK

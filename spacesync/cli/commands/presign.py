@@ -27,7 +27,7 @@ def register(
         "examples:\n  spacesync presign s3://media/video.mp4 --expires 600\n"
         "  spacesync presign s3://uploads/in.bin --method PUT\n"
         "  spacesync presign s3://media/a.pdf --response content-disposition=attachment\n"
-        "  spacesync presign s3://media/a.pdf --signature-version 2 --expires 2592000",
+        "  spacesync presign s3://media/a.pdf --signature-version 2 --expires 604800",
     )
     parser.add_argument("url", help="s3://BUCKET/KEY")
     parser.add_argument(
@@ -48,7 +48,7 @@ def register(
         type=int,
         choices=[4, 2],
         default=4,
-        help="4 (default, at most 7 days) or 2 (legacy clients, no expiry limit)",
+        help="4 (default, at most 7 days) or 2 (legacy clients); either way at most 7 days",
     )
     parser.add_argument(
         "--response",
