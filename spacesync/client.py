@@ -51,6 +51,7 @@ from spacesync.protocol.model import (
 )
 from spacesync.protocol.provider import profile_for
 from spacesync.protocol.sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, SigV4Signer
+from spacesync.protocol.sse import SseCustomerKey
 from spacesync.transport.body import BytesBody, RequestBody
 from spacesync.transport.http import HttpResponse, HttpTransport
 from spacesync.transport.pacer import Pacer
@@ -377,10 +378,24 @@ class SpacesClient:
     # -- objects ------------------------------------------------------------------------
 
     async def head_object(
-        self, bucket: str, key: str, *, conditions: Conditions | None = None
+        self,
+        bucket: str,
+        key: str,
+        *,
+        conditions: Conditions | None = None,
+        version_id: str | None = None,
+        sse: SseCustomerKey | None = None,
     ) -> ObjectHead:
-        headers = conditions.headers() if conditions else {}
-        reply = await self.call(S3Call("HeadObject", "HEAD", bucket, key, headers=headers))
+        reply = await self.call(
+            S3Call(
+                "HeadObject",
+                "HEAD",
+                bucket,
+                key,
+                query=_version_query(version_id),
+                headers=_object_headers(conditions, sse),
+            )
+        )
         return parse_object_head(reply.headers)
 
     @asynccontextmanager
@@ -392,14 +407,17 @@ class SpacesClient:
         start: int | None = None,
         end: int | None = None,
         conditions: Conditions | None = None,
+        version_id: str | None = None,
+        sse: SseCustomerKey | None = None,
     ) -> AsyncIterator[ObjectStream]:
         """GetObject with the body streamed. ``start``/``end`` (inclusive) ask for a range;
         the reply's Content-Range is checked against it. Only the request is retried here:
         a body that breaks mid-stream raises, and the caller retries just its range."""
-        headers = conditions.headers() if conditions else {}
+        headers = _object_headers(conditions, sse)
         if start is not None:
             headers["Range"] = byte_range(start, end) if end is not None else f"bytes={start}-"
-        call = S3Call("GetObject", "GET", bucket, key, headers=headers)
+        query = _version_query(version_id)
+        call = S3Call("GetObject", "GET", bucket, key, query=query, headers=headers)
 
         async def attempt(_: int) -> tuple[AsyncExitStack, ObjectStream]:
             stack = AsyncExitStack()
@@ -424,12 +442,20 @@ class SpacesClient:
         start: int | None = None,
         end: int | None = None,
         conditions: Conditions | None = None,
+        version_id: str | None = None,
+        sse: SseCustomerKey | None = None,
     ) -> tuple[ObjectHead, bytes]:
         """A small object (or range) read whole, the full exchange retried."""
 
         async def attempt(_: int) -> tuple[ObjectHead, bytes]:
             async with self.open_object(
-                bucket, key, start=start, end=end, conditions=conditions
+                bucket,
+                key,
+                start=start,
+                end=end,
+                conditions=conditions,
+                version_id=version_id,
+                sse=sse,
             ) as stream:
                 return stream.head, await stream.read()
 
@@ -444,11 +470,11 @@ class SpacesClient:
         attributes: ObjectAttributes | None = None,
         content_md5: bool = True,
         conditions: Conditions | None = None,
+        sse: SseCustomerKey | None = None,
     ) -> str:
-        """Returns the new object's ETag."""
+        """Returns the new object's ETag (not the content's MD5 when ``sse`` encrypts it)."""
         headers = attributes.headers() if attributes else {}
-        if conditions:
-            headers.update(conditions.headers())
+        headers.update(_object_headers(conditions, sse))
         if content_md5:
             headers["Content-MD5"] = await body.md5_base64()
         reply = await self.call(S3Call("PutObject", "PUT", bucket, key, headers=headers, body=body))
@@ -464,8 +490,11 @@ class SpacesClient:
         attributes: ObjectAttributes | None = None,
         source_version: str | None = None,
         conditions: Conditions | None = None,
+        source_sse: SseCustomerKey | None = None,
+        sse: SseCustomerKey | None = None,
     ) -> CopyOutcome:
-        """Server-side copy; ``attributes`` given means REPLACE the metadata, else COPY it."""
+        """Server-side copy; ``attributes`` given means REPLACE the metadata, else COPY it.
+        ``source_sse`` decrypts an SSE-C source, ``sse`` encrypts the copy."""
         headers = {
             "x-amz-copy-source": copy_source_header(source_bucket, source_key, source_version)
         }
@@ -476,13 +505,14 @@ class SpacesClient:
             headers["x-amz-metadata-directive"] = "COPY"
         if conditions:
             headers.update(_copy_conditions(conditions))
+        headers.update(_copy_sse_headers(source_sse, sse))
         reply = await self.call(
             S3Call("CopyObject", "PUT", bucket, key, headers=headers), error_in_200=True
         )
         return xml.parse_copy_result(reply.body)
 
     async def delete_object(self, bucket: str, key: str, *, version_id: str | None = None) -> None:
-        query = [("versionId", version_id)] if version_id else []
+        query = _version_query(version_id)
         await self.call(S3Call("DeleteObject", "DELETE", bucket, key, query=query))
 
     async def delete_objects(
@@ -510,7 +540,12 @@ class SpacesClient:
     # -- multipart ----------------------------------------------------------------------
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, *, attributes: ObjectAttributes | None = None
+        self,
+        bucket: str,
+        key: str,
+        *,
+        attributes: ObjectAttributes | None = None,
+        sse: SseCustomerKey | None = None,
     ) -> str:
         """Returns the upload id.
 
@@ -519,6 +554,7 @@ class SpacesClient:
         lost attempt are aborted, so a retry orphans nothing (an upload of the very same
         key started by someone else in that second would be aborted too)."""
         headers = attributes.headers() if attributes else {}
+        headers.update(_object_headers(None, sse))
         call = S3Call(
             "CreateMultipartUpload", "POST", bucket, key, query=[("uploads", "")], headers=headers
         )
@@ -554,9 +590,12 @@ class SpacesClient:
         part_number: int,
         body: RequestBody,
         content_md5: bool = True,
+        sse: SseCustomerKey | None = None,
     ) -> str:
         """Returns the part's ETag."""
-        headers = {"Content-MD5": await body.md5_base64()} if content_md5 else {}
+        headers = _object_headers(None, sse)  # S3 wants the SSE-C key on every part
+        if content_md5:
+            headers["Content-MD5"] = await body.md5_base64()
         reply = await self.call(
             S3Call(
                 "UploadPart",
@@ -583,6 +622,8 @@ class SpacesClient:
         end: int,
         source_version: str | None = None,
         conditions: Conditions | None = None,
+        source_sse: SseCustomerKey | None = None,
+        sse: SseCustomerKey | None = None,
     ) -> CopyOutcome:
         headers = {
             "x-amz-copy-source": copy_source_header(source_bucket, source_key, source_version),
@@ -590,6 +631,7 @@ class SpacesClient:
         }
         if conditions:
             headers.update(_copy_conditions(conditions))
+        headers.update(_copy_sse_headers(source_sse, sse))
         reply = await self.call(
             S3Call(
                 "UploadPartCopy",
@@ -694,6 +736,27 @@ def _optional(**params: str | None) -> list[tuple[str, str]]:
 def copy_source_header(bucket: str, key: str, version: str | None) -> str:
     source = f"/{bucket}/{uri_encode(key, keep_slash=True)}"
     return f"{source}?versionId={uri_encode(version)}" if version else source
+
+
+def _version_query(version_id: str | None) -> list[tuple[str, str]]:
+    return [("versionId", version_id)] if version_id else []
+
+
+def _object_headers(conditions: Conditions | None, sse: SseCustomerKey | None) -> dict[str, str]:
+    """Headers of a read or write of one object: its preconditions and SSE-C key."""
+    headers = conditions.headers() if conditions else {}
+    if sse is not None:
+        headers.update(sse.headers())
+    return headers
+
+
+def _copy_sse_headers(
+    source: SseCustomerKey | None, target: SseCustomerKey | None
+) -> dict[str, str]:
+    headers = source.copy_source_headers() if source else {}
+    if target is not None:
+        headers.update(target.headers())
+    return headers
 
 
 def _copy_conditions(conditions: Conditions) -> dict[str, str]:

@@ -34,6 +34,10 @@ class Settings:
     credentials: Credentials
     region: str
     profile: str | None  # named by --profile or AWS_PROFILE; None when "default" applied implicitly
+    #: Apply what `spacesync doctor --save` found about this endpoint (V1 listings, path
+    #: addressing, clock offset): asked for by the profile (``spacesync_use_probe = true``)
+    #: or by ``SPACES_USE_PROBE=1``.
+    use_probe: bool = False
 
 
 def resolve_settings(
@@ -54,8 +58,9 @@ def resolve_settings(
     profile_name = named_profile or DEFAULT_PROFILE
 
     config_path = _aws_file(env.get("AWS_CONFIG_FILE"), home=home, name="config")
-    credentials_path = _aws_file(env.get("AWS_SHARED_CREDENTIALS_FILE"), home=home,
-                                 name="credentials")
+    credentials_path = _aws_file(
+        env.get("AWS_SHARED_CREDENTIALS_FILE"), home=home, name="credentials"
+    )
     config = _config_profile(_read_ini(config_path), profile_name)
     stored = _read_ini(credentials_path).get(profile_name)
     if named_profile is not None and config is None and stored is None:
@@ -99,7 +104,12 @@ def resolve_settings(
         ),
         region=signing_region,
         profile=named_profile,
+        use_probe=_is_true(_first(env.get("SPACES_USE_PROBE"), config.get("spacesync_use_probe"))),
     )
+
+
+def _is_true(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def _credentials(

@@ -12,10 +12,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import hashlib
+import json
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from spacesync.client import S3Call, SpacesClient
@@ -23,6 +26,7 @@ from spacesync.errors import ConfigError, NotImplementedByEndpoint, S3Error, Spa
 from spacesync.protocol import xml
 from spacesync.protocol.headers import parse_http_date
 from spacesync.protocol.model import ObjectId
+from spacesync.statedir import ensure_private_dir, read_private_file, write_private_file
 from spacesync.transport.body import BytesBody
 
 Outcome = Literal["ok", "unsupported", "failed", "skipped"]
@@ -183,3 +187,26 @@ async def _bucket_checks(
         await _check("multipart", multipart),
         await _check("checksum_headers", checksums),
     ]
+
+
+def _report_path(state_dir: Path, endpoint: str) -> Path:
+    digest = hashlib.sha256(endpoint.encode()).hexdigest()[:32]
+    return state_dir / "probes" / f"{digest}.json"
+
+
+def save_report(report: DoctorReport, state_dir: Path) -> Path:
+    """Keep a probe's findings for clients of the same endpoint whose profile asks for them."""
+    path = _report_path(state_dir, report.endpoint)
+    ensure_private_dir(path.parent)
+    write_private_file(path, json.dumps(report.to_json(), default=str).encode())
+    return path
+
+
+def load_report(state_dir: Path, endpoint: str) -> DoctorReport | None:
+    data = read_private_file(_report_path(state_dir, endpoint))
+    if data is None:
+        return None
+    try:
+        return DoctorReport.from_json(json.loads(data))
+    except (ValueError, KeyError, TypeError):
+        return None  # an unreadable probe is as good as none: defaults apply

@@ -12,7 +12,6 @@ CLI says in one line what the endpoint lacks.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,8 +23,6 @@ from spacesync.client import S3Call, S3Reply, SpacesClient, copy_source_header
 from spacesync.errors import (
     AccessDenied,
     ConfigError,
-    MalformedResponse,
-    SpacesError,
 )
 from spacesync.protocol import bucket_config as cfg
 from spacesync.protocol import xml
@@ -33,11 +30,8 @@ from spacesync.protocol.encoding import encode_query, uri_encode
 from spacesync.protocol.headers import (
     Conditions,
     ObjectAttributes,
-    byte_range,
-    parse_content_range,
-    parse_object_head,
 )
-from spacesync.protocol.model import CompletedPart, CompletedUpload, ObjectHead, unquote_etag
+from spacesync.protocol.model import unquote_etag
 from spacesync.protocol.post_policy import PostForm, build_post_form
 from spacesync.protocol.sigv2 import presign_v2
 from spacesync.protocol.sigv4 import MAX_PRESIGN_EXPIRES
@@ -369,52 +363,6 @@ async def put_object(
     return _write_result(reply, sse)
 
 
-async def head_object(
-    client: SpacesClient,
-    bucket: str,
-    key: str,
-    *,
-    version_id: str | None = None,
-    sse: SseCustomerKey | None = None,
-    conditions: Conditions | None = None,
-) -> ObjectHead:
-    headers = _object_headers(sse=sse, conditions=conditions)
-    call = S3Call("HeadObject", "HEAD", bucket, key, query=_version(version_id), headers=headers)
-    reply = await client.call(call)
-    if sse is not None:
-        sse.check_reply(reply.headers)
-    return parse_object_head(reply.headers)
-
-
-async def get_object(
-    client: SpacesClient,
-    bucket: str,
-    key: str,
-    *,
-    version_id: str | None = None,
-    sse: SseCustomerKey | None = None,
-    conditions: Conditions | None = None,
-    start: int | None = None,
-    end: int | None = None,
-) -> tuple[ObjectHead, bytes]:
-    """A small object (or the inclusive range ``start``..``end``) read whole; a ranged
-    reply must hold exactly the bytes asked for."""
-    headers = _object_headers(sse=sse, conditions=conditions)
-    if start is not None:
-        headers["Range"] = byte_range(start, end) if end is not None else f"bytes={start}-"
-    call = S3Call("GetObject", "GET", bucket, key, query=_version(version_id), headers=headers)
-    reply = await client.call(call)
-    if sse is not None:
-        sse.check_reply(reply.headers)
-    if start is not None:
-        got_start, got_end, _ = parse_content_range(reply.headers.get("Content-Range"))
-        if got_start != start or (end is not None and got_end > end):
-            raise MalformedResponse(f"asked for bytes {start}-{end}, got {got_start}-{got_end}")
-        if len(reply.body) != got_end - got_start + 1:
-            raise MalformedResponse("ranged reply shorter than its Content-Range")
-    return parse_object_head(reply.headers), reply.body
-
-
 async def delete_object(
     client: SpacesClient, bucket: str, key: str, *, version_id: str | None = None
 ) -> DeleteResult:
@@ -488,61 +436,6 @@ async def restore_version(
         source_sse=sse,
         sse=sse,
     )
-
-
-async def upload_multipart(
-    client: SpacesClient,
-    bucket: str,
-    key: str,
-    parts: Sequence[RequestBody],
-    *,
-    sse: SseCustomerKey | None = None,
-    attributes: ObjectAttributes | None = None,
-) -> CompletedUpload:
-    """A multipart upload of ``parts`` in order, each sent with the SSE-C key S3 requires
-    on every part; aborted if any step fails, so no upload is left behind."""
-    headers = attributes.headers() if attributes else {}
-    headers.update(_object_headers(sse=sse, conditions=None))
-    reply = await client.call(
-        S3Call(
-            "CreateMultipartUpload",
-            "POST",
-            bucket,
-            key,
-            query=[("uploads", "")],
-            headers=headers,
-            idempotent=False,
-        ),
-    )
-    upload_id = xml.parse_initiate_multipart(reply.body)
-    try:
-        completed = []
-        for number, part in enumerate(parts, 1):
-            part_headers = _object_headers(sse=sse, conditions=None)
-            part_headers["Content-MD5"] = await part.md5_base64()
-            query = [("partNumber", str(number)), ("uploadId", upload_id)]
-            call = S3Call(
-                "UploadPart", "PUT", bucket, key, query=query, headers=part_headers, body=part
-            )
-            completed.append(
-                CompletedPart(number, _write_result(await client.call(call), sse).etag)
-            )
-        body = BytesBody(xml.build_complete_multipart(completed))
-        call = S3Call(
-            "CompleteMultipartUpload",
-            "POST",
-            bucket,
-            key,
-            query=[("uploadId", upload_id)],
-            headers={"Content-Type": "application/xml"},
-            body=body,
-        )
-        return xml.parse_complete_multipart((await client.call(call, error_in_200=True)).body)
-    except BaseException:
-        # The original failure is what the caller must see, not a failed abort.
-        with contextlib.suppress(SpacesError):
-            await client.abort_multipart_upload(bucket, key, upload_id=upload_id)
-        raise
 
 
 # --- tagging -------------------------------------------------------------------------------

@@ -370,3 +370,20 @@ def test_unreadable_file(tmp_path: Path) -> None:
     (home / ".aws" / "credentials").mkdir()
     with pytest.raises(ConfigError, match=r"cannot read .*credentials"):
         resolve(home, KEYS, endpoint_url="http://h:1")
+
+
+# --- probe use -------------------------------------------------------------------------------
+
+
+def test_a_profile_or_the_environment_asks_for_probe_results(tmp_path: Path) -> None:
+    config = (
+        "[default]\nendpoint_url = http://127.0.0.1:1\n"
+        "[profile probed]\nendpoint_url = http://127.0.0.1:1\nspacesync_use_probe = true\n"
+    )
+    credentials = "[default]\naws_access_key_id = k\naws_secret_access_key = s\n"
+    home = make_home(tmp_path, config=config, credentials=credentials)
+    assert not resolve(home, {}).use_probe
+    assert resolve(home, {"SPACES_USE_PROBE": "1"}).use_probe
+    probed = resolve(home, {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"},
+                     profile="probed")
+    assert probed.use_probe

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -11,17 +12,19 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Literal, Protocol, TextIO
 
 from spacesync.cli.progress import progress_for
 from spacesync.client import SpacesClient
 from spacesync.config import Settings, resolve_settings
+from spacesync.doctor import load_report
 from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import DEFAULT_PART_SIZE
 from spacesync.engine.scheduler import DEFAULT_CONCURRENCY, DEFAULT_MAX_MEMORY, Scheduler
 from spacesync.engine.transfer import ProgressSink, TransferOptions, TransferResult, count_retry
 from spacesync.errors import ConfigError, NotImplementedByEndpoint, S3Error, SpacesError
 from spacesync.protocol.headers import ObjectAttributes
+from spacesync.settings import read_sse_c_key
 from spacesync.statedir import default_state_dir
 from spacesync.transport.http import HttpTransport, PoolOptions
 from spacesync.transport.retry import RetryPolicy
@@ -79,10 +82,26 @@ def settings_from(args: argparse.Namespace) -> Settings:
 @asynccontextmanager
 async def open_client(args: argparse.Namespace) -> AsyncIterator[SpacesClient]:
     settings = settings_from(args)
+    probe = (
+        load_report(getattr(args, "state_dir", None) or default_state_dir(), settings.endpoint.url)
+        if settings.use_probe
+        else None
+    )
+    if probe is not None and probe.client_options().get("addressing") == "path":
+        settings = dataclasses.replace(
+            settings, endpoint=dataclasses.replace(settings.endpoint, addressing="path")
+        )
     pool = max(PoolOptions().size, getattr(args, "concurrency", 0) or 0)
     transport = HttpTransport(pool=PoolOptions(size=pool, verify_tls=not args.no_verify_ssl))
     retry = RetryPolicy(on_retry=count_retry)
-    async with SpacesClient(settings, transport=transport, retry=retry) as client:
+    list_api: Literal["v1", "v2"] = (
+        "v1" if probe is not None and probe.client_options().get("list_api") == "v1" else "v2"
+    )
+    async with SpacesClient(
+        settings, transport=transport, retry=retry, list_api=list_api
+    ) as client:
+        if probe is not None and probe.clock_offset_seconds:
+            client.clock_offset = probe.clock_offset_seconds
         yield client
 
 
@@ -133,13 +152,19 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
         type=parse_size,
         default=DEFAULT_MAX_MEMORY,
         metavar="SIZE",
-        help="bytes of part buffers in flight (default 256MiB)",
+        help=f"bytes of part buffers in flight (default {DEFAULT_MAX_MEMORY // 2**20}MiB)",
     )
     group.add_argument(
         "--state-dir",
         type=Path,
         default=None,
         help="journals and caches (default $XDG_STATE_HOME/spacesync)",
+    )
+    group.add_argument(
+        "--sse-c-key",
+        metavar="env:VAR|file:PATH",
+        help="SSE-C: encrypt uploads and read encrypted objects with this customer key "
+        "(32 bytes, raw or base64), read from a variable or a file, never from the command line",
     )
     group.add_argument(
         "--no-resume",
@@ -181,6 +206,7 @@ def transfer_setup(
             multipart_threshold=args.part_size,
             resumable=not args.no_resume,
             attributes=attributes,
+            sse=read_sse_c_key(args.sse_c_key) if args.sse_c_key else None,
         ),
     )
 

@@ -1,29 +1,31 @@
 """The ``spacesync`` command: parse arguments, run one verb, map errors to exit codes.
 
 Each verb lives in its own module under :mod:`spacesync.cli.commands` and exposes
-``register(subparsers, parents)``; this module only wires them and owns exit codes.
+``register(subparsers, parents)``; this module only wires them and owns exit codes. A verb's
+module is imported only when that verb is parsed (:class:`_LazyVerbs`): ``--help`` and
+``--version`` import no HTTP, XML or progress-bar library.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from spacesync import __version__
 from spacesync.cli import commands
-from spacesync.cli.context import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_USAGE,
-    Command,
-    describe_error,
-)
 from spacesync.errors import ConfigError, SpacesError
+
+if TYPE_CHECKING:
+    from spacesync.cli.context import Command
+
+    _SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+else:  # not subscriptable at run time
+    _SubParsers = argparse._SubParsersAction
 
 EPILOG = """\
 configuration:
@@ -109,6 +111,8 @@ class _Parser(argparse.ArgumentParser):
     Subparsers are built with the class of their parent, so every verb inherits this."""
 
     def error(self, message: str) -> NoReturn:
+        from spacesync.cli.context import EXIT_USAGE
+
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
@@ -124,10 +128,56 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(parser, suppress=False)
     verb_globals = argparse.ArgumentParser(add_help=False)
     _global_options(verb_globals, suppress=True)
-    subparsers = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
-    for module in commands.ALL:
-        module.register(subparsers, [verb_globals])
+    subparsers = parser.add_subparsers(
+        dest="verb", metavar="COMMAND", required=True, action=_LazyVerbs
+    )
+    assert isinstance(subparsers, _LazyVerbs)
+    subparsers.parents = [verb_globals]
+    for verb in commands.VERBS:
+        subparsers.add_lazy(verb)
     return parser
+
+
+class _LazyVerbs(_SubParsers):
+    """Subparsers whose verbs are listed (name and help) up front but whose parsers, and
+    modules, are built only when the verb is parsed: one verb's import per run."""
+
+    #: Stands for a verb whose module is not imported yet (membership is all argparse checks).
+    _PENDING = argparse.ArgumentParser(add_help=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.parents: list[argparse.ArgumentParser] = []
+        self._modules: dict[str, str] = {}
+
+    def add_lazy(self, verb: commands.Verb) -> None:
+        self._modules[verb.name] = verb.module
+        self._choices_actions.append(self._ChoicesPseudoAction(verb.name, (), verb.help))
+        self._name_parser_map[verb.name] = self._PENDING
+
+    def load(self, name: str) -> argparse.ArgumentParser:
+        """The verb's real parser, importing its module (and its sibling verbs') first."""
+        module_name = self._modules.get(name)
+        if module_name is not None and self._name_parser_map.get(name) is self._PENDING:
+            module = importlib.import_module(f"spacesync.cli.commands.{module_name}")
+            for verb, owner in self._modules.items():
+                if owner == module_name:
+                    del self._name_parser_map[verb]
+            listed = len(self._choices_actions)
+            module.register(self, self.parents)
+            del self._choices_actions[listed:]  # already listed, in --help order
+        return self._name_parser_map[name]
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        if isinstance(values, list) and values and isinstance(values[0], str):
+            self.load(values[0])
+        super().__call__(parser, namespace, values, option_string)
 
 
 def _run(command: Command, args: argparse.Namespace) -> int:
@@ -141,6 +191,14 @@ def _run(command: Command, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from spacesync.cli.context import (
+        EXIT_FAILED,
+        EXIT_INTERRUPTED,
+        EXIT_OK,
+        EXIT_USAGE,
+        describe_error,
+    )
+
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",

@@ -1,10 +1,8 @@
-"""The progress bar: one tqdm bar per job, on a terminal only."""
+"""The progress bar: one tqdm bar per job, on a terminal only (tqdm is imported only then)."""
 
 from __future__ import annotations
 
 import sys
-
-from tqdm import tqdm
 
 from spacesync.engine.transfer import NoProgress, ProgressSink, TransferResult
 
@@ -13,6 +11,8 @@ class ProgressBar:
     """Bytes, rate and ETA, with files done/total in the description."""
 
     def __init__(self) -> None:
+        from tqdm import tqdm
+
         self._bar = tqdm(
             total=0, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, leave=False
         )

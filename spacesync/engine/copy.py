@@ -6,13 +6,12 @@ the scheduler's per-object PUT limit, pinned to the source's ETag.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 
 from spacesync.client import SpacesClient
 from spacesync.engine.plan import PartPlan
-from spacesync.engine.scheduler import Lease, Scheduler
+from spacesync.engine.scheduler import Lease, Scheduler, run_shielded
 from spacesync.engine.transfer import ProgressSink, TransferOptions, TransferResult
 from spacesync.errors import IntegrityError, PreconditionFailed, SourceChanged
 from spacesync.protocol.headers import Conditions, ObjectAttributes
@@ -37,7 +36,8 @@ class ServerSideCopier:
         self, *, source_bucket: str, source_key: str, bucket: str, key: str
     ) -> TransferResult:
         started = time.monotonic()
-        head = await self._client.head_object(source_bucket, source_key)
+        sse = self._options.sse
+        head = await self._client.head_object(source_bucket, source_key, sse=sse)
         pinned = Conditions(if_match=head.etag)
         try:
             if head.size <= self._options.copy_threshold:
@@ -49,6 +49,8 @@ class ServerSideCopier:
                         key=key,
                         attributes=self._options.attributes,
                         conditions=pinned,
+                        source_sse=sse,
+                        sse=sse,
                     )
                 etag = outcome.etag
             else:
@@ -73,7 +75,10 @@ class ServerSideCopier:
     ) -> str:
         plan = PartPlan.for_upload(head.size, part_size=self._options.copy_part_size)
         attributes = self._options.attributes or _attributes_of(head)
-        upload_id = await self._client.create_multipart_upload(bucket, key, attributes=attributes)
+        sse = self._options.sse
+        upload_id = await self._client.create_multipart_upload(
+            bucket, key, attributes=attributes, sse=sse
+        )
         etags: dict[int, str] = {}
         try:
 
@@ -89,6 +94,8 @@ class ServerSideCopier:
                         start=start,
                         end=end,
                         conditions=Conditions(if_match=head.etag),
+                        source_sse=sse,
+                        sse=sse,
                     )
                 finally:
                     lease.release()
@@ -107,7 +114,7 @@ class ServerSideCopier:
         except BaseException:
             # A copy is cheap to redo, so there is nothing to resume: never leave the upload.
             with contextlib.suppress(Exception):
-                await asyncio.shield(
+                await run_shielded(
                     self._client.abort_multipart_upload(bucket, key, upload_id=upload_id)
                 )
             raise

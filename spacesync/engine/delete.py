@@ -13,6 +13,7 @@ import asyncio
 import fnmatch
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from spacesync.client import SpacesClient
@@ -41,6 +42,7 @@ class AbortOutcome:
 
     key: str
     upload_id: str
+    initiated: datetime | None = None
     error: SpacesError | None = None
 
 
@@ -193,16 +195,29 @@ async def objects_named(
         yield ObjectId(key)
 
 
-async def abort_uploads(client: SpacesClient, bucket: str) -> AsyncIterator[AbortOutcome]:
-    """Abort every unfinished multipart upload of ``bucket`` (they hold storage and keep
-    a bucket from being removed); one that cannot be aborted is reported, not raised."""
-    async for upload in client.list_multipart_uploads(bucket):
+async def abort_uploads(
+    client: SpacesClient,
+    bucket: str,
+    *,
+    prefix: str = "",
+    initiated_before: datetime | None = None,
+    dry_run: bool = False,
+) -> AsyncIterator[AbortOutcome]:
+    """Abort the unfinished multipart uploads under ``prefix`` (they hold storage and keep
+    a bucket from being removed), only those started before ``initiated_before`` if given;
+    one that cannot be aborted is reported, not raised. ``dry_run`` reports without aborting."""
+    async for upload in client.list_multipart_uploads(bucket, prefix=prefix):
+        if initiated_before is not None and (
+            upload.initiated is None or upload.initiated > initiated_before
+        ):
+            continue
         try:
-            await client.abort_multipart_upload(bucket, upload.key, upload_id=upload.upload_id)
+            if not dry_run:
+                await client.abort_multipart_upload(bucket, upload.key, upload_id=upload.upload_id)
         except SpacesError as error:
-            yield AbortOutcome(upload.key, upload.upload_id, error)
+            yield AbortOutcome(upload.key, upload.upload_id, upload.initiated, error)
         else:
-            yield AbortOutcome(upload.key, upload.upload_id)
+            yield AbortOutcome(upload.key, upload.upload_id, upload.initiated)
 
 
 async def move(

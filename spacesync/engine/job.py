@@ -34,6 +34,7 @@ from spacesync.engine.transfer import (
 from spacesync.engine.upload import Uploader
 from spacesync.engine.walk import LocalFile, Skipped, walk_keys
 from spacesync.errors import ConfigError, LocalFileError, SpacesError, UnsafeKey
+from spacesync.protocol.sse import SseCustomerKey
 from spacesync.urls import S3Location
 
 WILDCARDS = frozenset("*?[")
@@ -122,9 +123,7 @@ def _remote_prefix(key: str) -> str:
     return key if not key or key.endswith("/") else key + "/"
 
 
-def _local_sources(
-    source: Path, *, recursive: bool
-) -> Iterator[tuple[Path, str, int] | Skipped]:
+def _local_sources(source: Path, *, recursive: bool) -> Iterator[tuple[Path, str, int] | Skipped]:
     """(file, key suffix, size) for a local source: a file, a directory, or a glob; what the
     walk could not take (a link loop, an unreadable directory…) as :class:`Skipped`."""
     text = str(source)
@@ -170,7 +169,11 @@ async def in_thread_batches(items: Iterator[T], batch: int = 512) -> AsyncIterat
 
 
 async def remote_sources(
-    client: SpacesClient, source: S3Location, *, recursive: bool
+    client: SpacesClient,
+    source: S3Location,
+    *,
+    recursive: bool,
+    sse: SseCustomerKey | None = None,
 ) -> AsyncIterator[tuple[str, int, str]]:
     """(key, size, path relative to the source) for every object a remote source names: a
     glob, a prefix (``recursive``, as a folder) or one object; shared by cp, rm, mv and du."""
@@ -192,7 +195,7 @@ async def remote_sources(
         return
     if source.is_prefix:
         raise ConfigError(f"{source} names a folder: add --recursive to include what is in it")
-    head = await client.head_object(source.bucket, source.key)
+    head = await client.head_object(source.bucket, source.key, sse=sse)
     yield source.key, head.size, source.key.rsplit("/", 1)[-1]
 
 
@@ -210,6 +213,7 @@ class CopyJob:
     ) -> None:
         self.client = client
         self.scheduler = scheduler
+        self.options = options
         self.progress = progress
         self.uploader = Uploader(
             client=client,
@@ -252,7 +256,7 @@ class CopyJob:
                 yield Upload(path, destination.bucket, key, size)
             return
         many = recursive or has_wildcard(source.key)
-        entries = remote_sources(self.client, source, recursive=recursive)
+        entries = remote_sources(self.client, source, recursive=recursive, sse=self.options.sse)
         async for entry_key, size, relative in entries:
             if isinstance(destination, S3Location):
                 key = (

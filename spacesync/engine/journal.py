@@ -1,9 +1,19 @@
 """Resumable transfer journals: what a multi-part transfer has done, durable across crashes.
 
 A journal is a JSON-lines file in the state directory. Line 1 is the header (what is being
-transferred, from what, with which part size); then one line per completed part, appended
-and fsync'd as the part completes, so recording costs O(1) per part and never rewrites the
-file. A crash mid-append leaves at most a torn last line: loading ignores it and the next
+transferred, from what, with which part size); then one line per completed part, appended,
+so recording costs O(1) per part and never rewrites the file. fsyncs are batched (at most
+every :data:`SYNC_EVERY_PARTS` parts or :data:`SYNC_EVERY_SECONDS`), since losing the tail
+of a journal only costs re-sending or re-fetching those parts:
+
+- an upload part is on the server when it is recorded: its line is appended at once (a
+  killed process loses nothing) and the journal fsync'd in batches;
+- a download part is in a local temp file: its line is held in memory until :meth:`sync`
+  has made the data durable first (``fdatasync`` of the temp file, then append and fsync
+  of the journal), so no power loss can leave a journal vouching for bytes not on disk.
+  A killed process loses the held lines (at most a batch): those parts are fetched again.
+
+A crash mid-append leaves at most a torn last line: loading ignores it and the next
 append cuts it off. Any other damage (bad JSON, missing fields, unknown version) makes the
 journal unreadable: it is treated as absent, since resuming from a guess could corrupt the
 destination, and left on disk for :meth:`JournalStore.clean`.
@@ -18,7 +28,9 @@ import hashlib
 import json
 import os
 import threading
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypedDict, TypeVar
@@ -27,6 +39,12 @@ from spacesync.statedir import ensure_private_dir, write_private_file
 
 #: Seconds. Spaces deletes unfinished multipart uploads after 30 days; keep a day of margin.
 JOURNAL_MAX_AGE: float = 29 * 24 * 3600
+
+#: A journal is fsync'd once this many parts were recorded since its last sync …
+SYNC_EVERY_PARTS = 16
+#: … or when a part is recorded this many seconds after it (callers may sync on a timer).
+#: Short enough that a killed download loses well under a second of parts.
+SYNC_EVERY_SECONDS = 0.2
 
 _VERSION = 1
 _SUFFIX = ".journal"
@@ -236,24 +254,85 @@ class _Journal(ABC):
     parts: dict[int, JournalPart] = field(default_factory=dict)
     _torn_at: int | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    #: Held by the one :meth:`sync` running; taken before ``_lock``, never after.
+    _sync_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    #: Lines of download parts whose data is not known to be durable yet.
+    _held: list[bytes] = field(default_factory=list, init=False, repr=False)
+    #: Lines appended since the last fsync.
+    _unsynced: int = field(default=0, init=False, repr=False)
+    _last_sync: float = field(default_factory=time.monotonic, init=False, repr=False)
+    _discarded: bool = field(default=False, init=False, repr=False)
 
-    def record(self, part: JournalPart) -> None:
-        """Append ``part`` and fsync; blocking, and safe to call from several threads at once."""
+    def record(self, part: JournalPart, *, data_sync: Callable[[], None] | None = None) -> None:
+        """Journal a completed part; blocking, and safe to call from several threads at once.
+
+        Without ``data_sync`` (the part's bytes are safe elsewhere, e.g. on the server) the
+        line is appended now and fsync'd with its batch. With it (the bytes are in a local
+        file) the line waits for a :meth:`sync` that calls ``data_sync`` first; a full or
+        old batch syncs here, unless another thread is already syncing."""
         line = _json_line(_part_to_json(part))
         with self._lock:
-            # No O_CREAT: if `clean` removed the journal meanwhile, fail rather than
-            # recreate a headerless file.
-            with os.fdopen(os.open(self.path, os.O_WRONLY | os.O_APPEND), "ab") as file:
-                if self._torn_at is not None:
-                    file.truncate(self._torn_at)
-                    self._torn_at = None
-                file.write(line)
-                file.flush()
-                os.fsync(file.fileno())
             self.parts[part.number] = part
+            if data_sync is None:
+                self._append([line])
+            else:
+                self._held.append(line)
+            due = self._sync_due()
+        if due and self._sync_lock.acquire(blocking=False):
+            try:
+                self._sync_locked(data_sync)
+            finally:
+                self._sync_lock.release()
+
+    def sync(self, data_sync: Callable[[], None] | None = None) -> None:
+        """Make every part recorded so far durable: ``data_sync()`` (the bytes of the parts
+        held), then append their lines, then fsync the journal. Blocking."""
+        with self._sync_lock:
+            self._sync_locked(data_sync)
+
+    def _sync_due(self) -> bool:
+        pending = len(self._held) + self._unsynced
+        return pending >= SYNC_EVERY_PARTS or (
+            pending > 0 and time.monotonic() - self._last_sync >= SYNC_EVERY_SECONDS
+        )
+
+    def _sync_locked(self, data_sync: Callable[[], None] | None) -> None:
+        with self._lock:
+            held, self._held = self._held, []
+        if held and data_sync is not None:
+            data_sync()  # the data first: a line on disk must never vouch for bytes that are not
+        with self._lock:
+            if self._discarded:
+                return
+            if held:
+                self._append(held)
+            if self._unsynced:
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                self._unsynced = 0
+            self._last_sync = time.monotonic()
+
+    def _append(self, lines: list[bytes]) -> None:
+        """Write ``lines`` at the end (cutting a torn last line off first), no fsync; the
+        caller holds ``_lock``."""
+        # No O_CREAT: if `clean` removed the journal meanwhile, fail rather than
+        # recreate a headerless file.
+        with os.fdopen(os.open(self.path, os.O_WRONLY | os.O_APPEND), "ab") as file:
+            if self._torn_at is not None:
+                file.truncate(self._torn_at)
+                self._torn_at = None
+            file.write(b"".join(lines))
+        self._unsynced += len(lines)
 
     def discard(self) -> None:
         """Forget the transfer (it finished, or its parts became useless)."""
+        with self._lock:
+            self._discarded = True
+            self._held.clear()
+            self._unsynced = 0
         self.path.unlink(missing_ok=True)
 
     @abstractmethod

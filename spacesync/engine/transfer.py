@@ -9,6 +9,7 @@ from typing import Protocol
 from spacesync.engine.plan import DEFAULT_PART_SIZE
 from spacesync.errors import SpacesError
 from spacesync.protocol.headers import ObjectAttributes
+from spacesync.protocol.sse import SseCustomerKey
 from spacesync.transport.retry import RetryEvent
 
 #: Metadata our uploads record: the source's mtime (ns) for sync, and the part size so a
@@ -29,6 +30,10 @@ class TransferOptions:
     #: stops at 5 GiB); lowered in tests.
     copy_threshold: int = 5 * 1024**3
     copy_part_size: int = 256 * 1024**2
+    #: SSE-C: the customer key that encrypts uploads and copies and decrypts downloads and
+    #: copy sources. Such an object's ETag is not its MD5, so ETag checks give way to the
+    #: Content-MD5 each request carries.
+    sse: SseCustomerKey | None = None
 
 
 @dataclass(slots=True)

@@ -85,14 +85,23 @@ class HttpResponse:
             return await self._raw.read()
 
     async def iter_chunks(self, size: int = READ_CHUNK) -> AsyncIterator[bytes]:
-        """Body pieces of up to ``size`` bytes, as they arrive."""
+        """Body pieces of up to ``size`` bytes, as they arrive: the buffers the connection
+        received, handed on one by one without joining them into a copy (``read(n)`` and
+        ``readany()`` would); callers that want bigger pieces batch them (see
+        ``engine/download.py``)."""
         content = self._raw.content
         while True:
             with map_exceptions():
-                chunk = await content.read(size)
+                chunk, end_of_http_chunk = await content.readchunk()
             if not chunk:
+                if end_of_http_chunk:  # a chunked body's chunk boundary, not its end
+                    continue
                 return
-            yield chunk
+            if len(chunk) <= size:
+                yield chunk
+                continue
+            for start in range(0, len(chunk), size):
+                yield chunk[start : start + size]
 
     def release(self) -> None:
         self._raw.release()

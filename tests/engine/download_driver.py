@@ -16,6 +16,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from spacesync.client import ObjectStream, SpacesClient
 from spacesync.config import resolve_settings
@@ -40,11 +41,12 @@ class HoldingClient(SpacesClient):
         start: int | None = None,
         end: int | None = None,
         conditions: Conditions | None = None,
+        **options: Any,
     ) -> AsyncIterator[ObjectStream]:
         self.gets += 1
         held = 0 < self.hold_from <= self.gets
         async with super().open_object(
-            bucket, key, start=start, end=end, conditions=conditions
+            bucket, key, start=start, end=end, conditions=conditions, **options
         ) as stream:
             if held:
                 chunks = stream.iter_chunks

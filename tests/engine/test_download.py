@@ -80,13 +80,14 @@ class Recording(SpacesClient):
         start: int | None = None,
         end: int | None = None,
         conditions: Conditions | None = None,
+        **options: Any,
     ) -> AsyncIterator[ObjectStream]:
         index = len(self.gets)
         self.gets.append((start, end))
         if self.before_get is not None:
             await self.before_get(index)
         async with super().open_object(
-            bucket, key, start=start, end=end, conditions=conditions
+            bucket, key, start=start, end=end, conditions=conditions, **options
         ) as stream:
             chunks = stream.iter_chunks
             position = start or 0

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,6 +78,7 @@ class InstrumentedClient(SpacesClient):
         part_number: int,
         body: RequestBody,
         content_md5: bool = True,
+        **options: Any,
     ) -> str:
         if self.part_error is not None and part_number == self.fail_part_number:
             raise self.part_error
@@ -84,7 +86,7 @@ class InstrumentedClient(SpacesClient):
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             etag = await super().upload_part(
-                bucket, key, upload_id=upload_id, part_number=part_number, body=body
+                bucket, key, upload_id=upload_id, part_number=part_number, body=body, **options
             )
         finally:
             self.in_flight -= 1

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from spacesync.client import SpacesClient
 from spacesync.config import resolve_settings
@@ -35,6 +36,7 @@ class SlowClient(SpacesClient):
         part_number: int,
         body: RequestBody,
         content_md5: bool = True,
+        **options: Any,
     ) -> str:
         await asyncio.sleep(self.part_delay)
         return await super().upload_part(
@@ -43,6 +45,7 @@ class SlowClient(SpacesClient):
             upload_id=upload_id,
             part_number=part_number,
             body=body,
+            **options,
             content_md5=content_md5,
         )
 

@@ -21,7 +21,7 @@ from spacesync.errors import (
 )
 from spacesync.protocol import bucket_config as cfg
 from spacesync.protocol.headers import Conditions, ObjectAttributes
-from spacesync.protocol.model import Owner
+from spacesync.protocol.model import CompletedPart, Owner
 from spacesync.protocol.sse import SseCustomerKey
 from spacesync.transport.body import BytesBody
 
@@ -140,19 +140,19 @@ async def test_versions_listed_read_deleted_and_restored(client: SpacesClient, b
     second = await ops.put_object(client, bucket, "doc", BytesBody(b"second"))
     assert first.version_id and second.version_id and first.version_id != second.version_id
 
-    head = await ops.head_object(client, bucket, "doc", version_id=first.version_id)
+    head = await client.head_object(bucket, "doc", version_id=first.version_id)
     assert (head.size, head.version_id) == (5, first.version_id)
-    _, data = await ops.get_object(client, bucket, "doc", version_id=first.version_id)
+    _, data = await client.get_object(bucket, "doc", version_id=first.version_id)
     assert data == b"first"
 
     restored = await ops.restore_version(client, bucket, "doc", first.version_id)
     assert restored.version_id not in (None, first.version_id, second.version_id)
-    assert (await ops.get_object(client, bucket, "doc"))[1] == b"first"
+    assert (await client.get_object(bucket, "doc"))[1] == b"first"
 
     removed = await ops.delete_object(client, bucket, "doc")
     assert removed.delete_marker
     with pytest.raises(NotFound):
-        await ops.head_object(client, bucket, "doc")
+        await client.head_object(bucket, "doc")
     versions = [v async for v in ops.list_object_versions(client, bucket, prefix="doc")]
     assert [v.is_delete_marker for v in versions] == [True, False, False, False]
     assert versions[0].is_latest and versions[0].version_id == removed.version_id
@@ -164,7 +164,7 @@ async def test_versions_listed_read_deleted_and_restored(client: SpacesClient, b
 
     # Deleting the marker by its version id brings the object back.
     await ops.delete_object(client, bucket, "doc", version_id=removed.version_id)
-    assert (await ops.get_object(client, bucket, "doc"))[1] == b"first"
+    assert (await client.get_object(bucket, "doc"))[1] == b"first"
 
     copy = await ops.copy_object(
         client,
@@ -174,9 +174,7 @@ async def test_versions_listed_read_deleted_and_restored(client: SpacesClient, b
         bucket=bucket,
         key="copy",
     )
-    assert (await ops.get_object(client, bucket, "copy", version_id=copy.version_id))[
-        1
-    ] == b"second"
+    assert (await client.get_object(bucket, "copy", version_id=copy.version_id))[1] == b"second"
 
     await ops.put_versioning(client, bucket, "Suspended")
     assert await ops.get_versioning(client, bucket) == "Suspended"
@@ -248,15 +246,13 @@ async def test_sse_c_put_get_range_head_copy(client: SpacesClient, bucket: str) 
     other = SseCustomerKey(os.urandom(32))
     data = os.urandom(1000)
     await ops.put_object(client, bucket, "enc", BytesBody(data), sse=key)
-    assert (await ops.get_object(client, bucket, "enc", sse=key))[1] == data
-    assert (await ops.get_object(client, bucket, "enc", sse=key, start=100, end=199))[1] == data[
-        100:200
-    ]
-    assert (await ops.head_object(client, bucket, "enc", sse=key)).size == 1000
+    assert (await client.get_object(bucket, "enc", sse=key))[1] == data
+    assert (await client.get_object(bucket, "enc", sse=key, start=100, end=199))[1] == data[100:200]
+    assert (await client.head_object(bucket, "enc", sse=key)).size == 1000
     with pytest.raises(InvalidRequest, match="customer key"):
-        await ops.get_object(client, bucket, "enc")
+        await client.get_object(bucket, "enc")
     with pytest.raises(AccessDenied):
-        await ops.get_object(client, bucket, "enc", sse=other)
+        await client.get_object(bucket, "enc", sse=other)
     await ops.copy_object(
         client,
         source_bucket=bucket,
@@ -266,18 +262,30 @@ async def test_sse_c_put_get_range_head_copy(client: SpacesClient, bucket: str) 
         source_sse=key,
         sse=other,
     )
-    assert (await ops.get_object(client, bucket, "re", sse=other))[1] == data
+    assert (await client.get_object(bucket, "re", sse=other))[1] == data
 
 
 async def test_sse_c_multipart(client: SpacesClient, bucket: str) -> None:
     key = SseCustomerKey(os.urandom(32))
     parts = [os.urandom(5 * 1024 * 1024), b"tail"]
-    done = await ops.upload_multipart(client, bucket, "mp", [BytesBody(p) for p in parts], sse=key)
+    upload_id = await client.create_multipart_upload(bucket, "mp", sse=key)
+    etags = [
+        await client.upload_part(
+            bucket, "mp", upload_id=upload_id, part_number=n, body=BytesBody(p), sse=key
+        )
+        for n, p in enumerate(parts, 1)
+    ]
+    done = await client.complete_multipart_upload(
+        bucket,
+        "mp",
+        upload_id=upload_id,
+        parts=[CompletedPart(n, e) for n, e in enumerate(etags, 1)],
+    )
     assert done.etag.endswith("-2")
     whole = b"".join(parts)
-    assert (await ops.get_object(client, bucket, "mp", sse=key))[1] == whole
+    assert (await client.get_object(bucket, "mp", sse=key))[1] == whole
     edge = len(parts[0])
-    got = await ops.get_object(client, bucket, "mp", sse=key, start=edge - 2, end=edge + 1)
+    got = await client.get_object(bucket, "mp", sse=key, start=edge - 2, end=edge + 1)
     assert got[1] == whole[edge - 2 : edge + 2]
 
 
@@ -300,7 +308,7 @@ async def test_conditional_put_and_get(client: SpacesClient, bucket: str) -> Non
         client, bucket, "c", BytesBody(b"3"), conditions=Conditions(if_match=first.etag)
     )
     with pytest.raises(PreconditionFailed):
-        await ops.get_object(client, bucket, "c", conditions=Conditions(if_match=first.etag))
+        await client.get_object(bucket, "c", conditions=Conditions(if_match=first.etag))
 
 
 async def test_metadata_over_2kb_is_refused_before_sending(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from spacesync.cli.context import EXIT_FAILED, EXIT_OK, add_verb, emit_json, open_client
 from spacesync.client import SpacesClient
-from spacesync.doctor import diagnose
+from spacesync.doctor import diagnose, save_report
 from spacesync.errors import ConfigError
 from spacesync.protocol.endpoint import Endpoint
+from spacesync.statedir import default_state_dir
 from spacesync.urls import parse_s3_url
 
 
@@ -32,6 +35,13 @@ def register(
     )
     parser.add_argument("url", nargs="?", help="s3://BUCKET for the bucket checks")
     parser.add_argument("--json", action="store_true", help="the report as one JSON document")
+    parser.add_argument(
+        "--save",
+        action="store_true",
+        help="keep the findings in the state dir; clients whose profile sets "
+        "spacesync_use_probe = true (or SPACES_USE_PROBE=1) then apply them",
+    )
+    parser.add_argument("--state-dir", type=Path, default=None, help=argparse.SUPPRESS)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -43,6 +53,9 @@ async def run(args: argparse.Namespace) -> int:
         finally:
             if virtual is not None:
                 await virtual.close()
+    if args.save:
+        saved = save_report(report, args.state_dir or default_state_dir())
+        print(f"saved the findings to {saved}", file=sys.stderr)
     if args.json:
         emit_json(report.to_json())
     else:

@@ -9,7 +9,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from spacesync.cli.context import EXIT_FAILED, EXIT_OK, add_verb, emit_json, open_client
+from spacesync.cli.context import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_verb,
+    describe_error,
+    emit_json,
+    open_client,
+)
+from spacesync.engine.delete import abort_uploads as remove_uploads
 from spacesync.engine.journal import JournalStore, JournalSummary
 from spacesync.statedir import default_state_dir
 from spacesync.urls import parse_s3_url
@@ -119,27 +127,27 @@ async def abort_uploads(args: argparse.Namespace) -> int:
     cutoff = datetime.now(UTC) - timedelta(seconds=args.older_than) if args.older_than else None
     failed = 0
     async with open_client(args) as client:
-        async for upload in client.list_multipart_uploads(location.bucket, prefix=location.key):
-            if cutoff is not None and (upload.initiated is None or upload.initiated > cutoff):
-                continue
-            action = "would abort" if args.dry_run else "aborted"
-            if not args.dry_run:
-                try:
-                    await client.abort_multipart_upload(
-                        location.bucket, upload.key, upload_id=upload.upload_id
-                    )
-                except Exception as error:  # reported per upload; the rest go on
-                    failed += 1
-                    action = f"failed ({error})"
+        async for outcome in remove_uploads(
+            client,
+            location.bucket,
+            prefix=location.key,
+            initiated_before=cutoff,
+            dry_run=args.dry_run,
+        ):
+            if outcome.error is not None:
+                failed += 1
+                action = f"failed ({describe_error(outcome.error)})"
+            else:
+                action = "would abort" if args.dry_run else "aborted"
             if args.json:
                 emit_json(
                     {
                         "action": action,
-                        "key": upload.key,
-                        "upload_id": upload.upload_id,
-                        "initiated": upload.initiated,
+                        "key": outcome.key,
+                        "upload_id": outcome.upload_id,
+                        "initiated": outcome.initiated,
                     }
                 )
             else:
-                print(f"{action}: s3://{location.bucket}/{upload.key} ({upload.upload_id})")
+                print(f"{action}: s3://{location.bucket}/{outcome.key} ({outcome.upload_id})")
     return EXIT_FAILED if failed else EXIT_OK
