@@ -58,7 +58,7 @@ from spacesync.engine.journal import (
     RemoteIdentity,
 )
 from spacesync.engine.plan import MiB, PartPlan, PartRange
-from spacesync.engine.scheduler import Lease, Scheduler
+from spacesync.engine.scheduler import Lease, Scheduler, run_shielded
 from spacesync.engine.transfer import META_PART_SIZE, ProgressSink, TransferOptions, TransferResult
 from spacesync.errors import (
     ConnectionClosed,
@@ -569,7 +569,7 @@ class _FileDownload(_Download):
             self.move(Phase.FAILED)
             if failed_in is not Phase.PROBING:  # before PREPARING no file was touched
                 keep = self.journal is not None and _resumable(exc)
-                await asyncio.shield(self._abandon(keep=keep))
+                await run_shielded(self._abandon(keep=keep))
             if isinstance(exc, OSError):
                 raise _local_error(exc, where=str(self.destination)) from exc
             raise
