@@ -566,14 +566,16 @@ class SpacesClient:
                     body = await response.read()
             except TransportError as error:
                 if not isinstance(error, ConnectError):  # the request may have gone out
-                    await self._abort_uploads_since(bucket, key, since=began)
+                    await self.abort_uploads_since(bucket, key, since=began)
                 raise
             return xml.parse_initiate_multipart(body)
 
         return await self.retry.run(attempt, idempotent=True)
 
-    async def _abort_uploads_since(self, bucket: str, key: str, *, since: datetime) -> None:
-        """Abort the uploads of exactly ``key`` initiated at ``since`` or later."""
+    async def abort_uploads_since(self, bucket: str, key: str, *, since: datetime) -> None:
+        """Abort the uploads of exactly ``key`` initiated at ``since`` or later: those a lost
+        reply or a killed process may have left. A refusal is logged, not raised: the caller
+        goes on either way, and the provider's cleanup remains."""
         try:
             async for upload in self.list_multipart_uploads(bucket, prefix=key):
                 if upload.key == key and upload.initiated is not None and upload.initiated >= since:

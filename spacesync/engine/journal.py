@@ -13,6 +13,10 @@ of a journal only costs re-sending or re-fetching those parts:
   of the journal), so no power loss can leave a journal vouching for bytes not on disk.
   A killed process loses the held lines (at most a batch): those parts are fetched again.
 
+An upload journal is written *before* CreateMultipartUpload, as an intent with no upload id,
+and given the id once the server replied: a process killed in between leaves the intent,
+which tells the next run to look for (and abort) an upload the server may have made.
+
 A crash mid-append leaves at most a torn last line: loading ignores it and the next
 append cuts it off. Any other damage (bad JSON, missing fields, unknown version) makes the
 journal unreadable: it is treated as absent, since resuming from a guess could corrupt the
@@ -168,6 +172,16 @@ def _get_natural(obj: object, name: str, *, minimum: int = 0) -> int:
     return value
 
 
+def _optional_str(obj: dict[str, Any], name: str) -> str | None:
+    """A string or an explicit null; a missing field is damage, not a null."""
+    if name not in obj:
+        raise _Unreadable(f"missing {name!r}")
+    value = obj[name]
+    if value is not None and not isinstance(value, str):
+        raise _Unreadable(f"bad {name!r}")
+    return value
+
+
 def _part_to_json(part: JournalPart) -> dict[str, Any]:
     return {
         "n": part.number,
@@ -179,9 +193,9 @@ def _part_to_json(part: JournalPart) -> dict[str, Any]:
 
 
 def _part_from_json(obj: object) -> JournalPart:
-    etag = obj.get("etag") if isinstance(obj, dict) else None
-    if etag is not None and not isinstance(etag, str):
-        raise _Unreadable("bad 'etag'")
+    if not isinstance(obj, dict):
+        raise _Unreadable("expected a part object")
+    etag = _optional_str(obj, "etag")
     return JournalPart(
         number=_get_natural(obj, "n", minimum=1),
         offset=_get_natural(obj, "offset"),
@@ -370,14 +384,23 @@ class _Journal(ABC):
 
 @dataclass(eq=False, kw_only=True)
 class UploadJournal(_Journal):
-    """A multipart upload of ``local`` to ``bucket``/``key`` under ``upload_id``."""
+    """A multipart upload of ``local`` to ``bucket``/``key`` under ``upload_id``; without
+    one, an intent: an upload may exist on the server that no reply told us of."""
 
     kind: ClassVar[Kind] = "upload"
 
     local: LocalIdentity
     bucket: str
     key: str
-    upload_id: str
+    upload_id: str | None
+
+    def begin(self, upload_id: str) -> None:
+        """Record the id CreateMultipartUpload returned; the header is replaced atomically,
+        so a crash leaves the intent or the journal, whole. Blocking."""
+        if self.parts:
+            raise ValueError("an upload id is recorded before any part")
+        self.upload_id = upload_id
+        write_private_file(self.path, self._header_line())
 
     def is_stale(self, now: float) -> bool:
         """Spaces may already have deleted the upload's parts: start over."""
@@ -416,7 +439,7 @@ class UploadJournal(_Journal):
             ),
             bucket=_get(header, "bucket", str),
             key=_get(header, "key", str),
-            upload_id=_get(header, "upload_id", str),
+            upload_id=_optional_str(header, "upload_id"),
         )
 
 
@@ -488,10 +511,11 @@ class JournalStore:
         bucket: str,
         key: str,
         part_size: int,
-        upload_id: str,
+        upload_id: str | None,
         now: float,
     ) -> UploadJournal:
-        """Begin journaling a new upload, replacing any journal of the same transfer."""
+        """Begin journaling a new upload, replacing any journal of the same transfer; with no
+        ``upload_id`` yet, an intent (see :meth:`UploadJournal.begin`)."""
         journal = UploadJournal(
             path=self._path(_upload_identity(local_path=local.path, bucket=bucket, key=key)),
             part_size=part_size,

@@ -5,8 +5,8 @@ Each object moves through :class:`UploadState`::
     NEW ─► PUTTING ─────────────────────────────────────────► DONE   (size ≤ threshold)
     NEW ─► CREATING ─► SENDING ─► COMPLETING ───────────────► DONE   (multipart)
     NEW ─► RESUMING ─► SENDING (journal's parts reused)
-                    └► CREATING (journal unusable: start over)
-    any live state ─► KEPT   (interrupted: upload id and journal kept for a resume)
+                    └► CREATING (journal unusable, or only an intent: start over)
+    any live state ─► KEPT   (interrupted: the journal, intent or upload id, kept for a resume)
                    └► FAILED (upload aborted, journal dropped: nothing orphaned)
 
 Integrity is end to end: every part carries Content-MD5, and the final ETag must equal
@@ -28,6 +28,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,9 @@ log = logging.getLogger("spacesync.upload")
 
 #: Chunk of a resumed part re-read to check its hash: small, since nothing is sent.
 _VERIFY_CHUNK = 1024 * 1024
+#: How far the clock that dated an intent journal may be off the server's clock: S3 refuses
+#: requests signed further off than this unless the client corrected its clock.
+INTENT_CLOCK_SLACK = timedelta(minutes=15)
 #: Part buffers from this size up are their own anonymous mappings (see :func:`_buffer`).
 _MMAP_FROM = 1024 * 1024
 
@@ -455,6 +459,9 @@ class Uploader:
         if journal is None:
             return list(plan)
         upload.enter(UploadState.RESUMING)
+        if journal.upload_id is None:
+            await self._reap_intent(upload, journal)
+            return list(plan)
         upload.adopt(journal)
         if (
             journal.local != source.identity
@@ -492,6 +499,17 @@ class Uploader:
             self._progress.advance(part.size)
         return todo
 
+    async def _reap_intent(self, upload: _ObjectUpload, journal: UploadJournal) -> None:
+        """A run was killed after journaling its intent, before its upload id: abort the
+        uploads of this key begun since the intent (give or take a skewed clock), the one
+        it may have made among them, then forget the intent."""
+        since = datetime.fromtimestamp(journal.created + self._client.clock_offset, UTC)
+        async with self._scheduler.request():
+            await self._client.abort_uploads_since(
+                upload.bucket, upload.key, since=since - INTENT_CLOCK_SLACK
+            )
+        await asyncio.to_thread(journal.discard)
+
     async def _create(
         self,
         upload: _ObjectUpload,
@@ -500,12 +518,10 @@ class Uploader:
         local: LocalIdentity | None,
         part_size: int,
     ) -> None:
-        """CreateMultipartUpload (the caller holds its lease); journaled when ``local`` can be
-        re-read later."""
+        """CreateMultipartUpload (the caller holds its lease). When ``local`` can be re-read
+        later it is journaled: the intent first, so that no kill can leave an upload on the
+        server that no journal names, then the upload id."""
         upload.enter(UploadState.CREATING)
-        upload.upload_id = await self._client.create_multipart_upload(
-            upload.bucket, upload.key, attributes=attributes, sse=self._options.sse
-        )
         if self._journals is not None and local is not None:
             upload.journal = await asyncio.to_thread(
                 self._journals.start_upload,
@@ -513,9 +529,14 @@ class Uploader:
                 bucket=upload.bucket,
                 key=upload.key,
                 part_size=part_size,
-                upload_id=upload.upload_id,
+                upload_id=None,
                 now=self._now(),
             )
+        upload.upload_id = await self._client.create_multipart_upload(
+            upload.bucket, upload.key, attributes=attributes, sse=self._options.sse
+        )
+        if upload.journal is not None:
+            await asyncio.to_thread(upload.journal.begin, upload.upload_id)
 
     async def _file_part(
         self, upload: _ObjectUpload, lease: Lease, *, source: _Source, part: PartRange
@@ -619,7 +640,9 @@ class Uploader:
         except BaseException as error:
             if upload.state in _TERMINAL:  # e.g. cancelled just after the object was made
                 raise
-            if upload.upload_id is not None and upload.journal is not None and _interrupted(error):
+            if upload.journal is not None and _interrupted(error):
+                # Kept with its upload id for a resume, or as an intent whose upload (if the
+                # lost reply hid one) the next run aborts.
                 upload.enter(UploadState.KEPT)
             else:
                 await run_shielded(self._abandon(upload))

@@ -459,3 +459,43 @@ def test_find_returns_exactly_what_was_recorded(
         assert found_download.remote == RemoteIdentity(bucket=bucket, key=key, etag=key, size=0)
         assert found_upload.parts == expected
         assert found_download.parts == expected
+
+
+def test_an_intent_becomes_an_upload_journal_when_the_id_is_known(
+    root: Path, source: Path
+) -> None:
+    store = JournalStore(root)
+    intent = store.start_upload(
+        local=LocalIdentity.of(source),
+        bucket="bkt",
+        key="dir/big.bin",
+        part_size=100,
+        upload_id=None,
+        now=NOW,
+    )
+    found = find_upload(root, source)
+    assert found is not None and found.upload_id is None and found.created == NOW
+    assert store.summaries()[0].upload_id is None
+
+    intent.begin("upload-9")
+    intent.record(part(1))
+    found = find_upload(root, source)
+    assert found is not None
+    assert (found.upload_id, found.created, sorted(found.parts)) == ("upload-9", NOW, [1])
+    assert [p.name for p in root.iterdir()] == [intent.path.name]  # no temp file left
+
+
+def test_an_upload_id_is_recorded_before_any_part(root: Path, source: Path) -> None:
+    journal = start_upload(JournalStore(root), source)
+    journal.record(part(1))
+    with pytest.raises(ValueError):
+        journal.begin("upload-2")
+    found = find_upload(root, source)
+    assert found is not None and found.upload_id == "upload-1"
+
+
+def test_a_non_string_upload_id_makes_the_journal_unreadable(root: Path, source: Path) -> None:
+    journal = start_upload(JournalStore(root), source)
+    header = json.loads(journal.path.read_bytes().splitlines()[0])
+    journal.path.write_text(json.dumps({**header, "upload_id": 7}) + "\n")
+    assert find_upload(root, source) is None

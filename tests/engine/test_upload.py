@@ -41,6 +41,7 @@ from spacesync.errors import (
     NotFound,
     SourceChanged,
     SpacesError,
+    TransportError,
 )
 from spacesync.localserver import Identity, LocalServerInfo
 from spacesync.protocol.model import CompletedPart, CompletedUpload
@@ -68,6 +69,17 @@ class InstrumentedClient(SpacesClient):
         #: it; "wrong-etag": complete, then report another ETag.
         self.complete_mode = "normal"
         self.put_etag: str | None = None
+        #: Raised by CreateMultipartUpload: a transport error after the server made the
+        #: upload (its reply lost, as by a killed process), any other instead of making it.
+        self.create_error: SpacesError | None = None
+
+    async def create_multipart_upload(self, bucket: str, key: str, **options: Any) -> str:
+        if self.create_error is not None and not isinstance(self.create_error, TransportError):
+            raise self.create_error
+        upload_id = await super().create_multipart_upload(bucket, key, **options)
+        if self.create_error is not None:
+            raise self.create_error
+        return upload_id
 
     async def upload_part(
         self,
@@ -564,6 +576,42 @@ async def test_unusable_journal_starts_over(
     await assert_stored(client, bucket, "k", data, multipart_etag(data, options.part_size))
     assert await open_uploads(client, bucket) == []  # the old upload was aborted
     assert journals.summaries() == []
+
+
+async def test_an_upload_whose_create_reply_was_lost_is_aborted_by_the_next_run(
+    client: InstrumentedClient, bucket: str, journals: JournalStore, tmp_path: Path
+) -> None:
+    """The server made an upload no reply told us of (as when the process is killed right
+    after CreateMultipartUpload): the intent journal kept names it, and the next run
+    aborts it before starting its own."""
+    path = tmp_path / "source.bin"
+    data = write_file(path, 3 * PART)
+    other = await client.create_multipart_upload(bucket, "k-other")
+    client.create_error = ConnectionClosed("reply lost")
+    with pytest.raises(ConnectionClosed):
+        await uploader(client, journals=journals).upload_file(path, bucket=bucket, key="k")
+    intent = journals.find_upload(local_path=path, bucket=bucket, key="k")
+    assert intent is not None and intent.upload_id is None
+    assert len(await open_uploads(client, bucket)) == 2  # the hidden one and k-other's
+
+    client.create_error = None
+    result = await uploader(client, journals=journals).upload_file(path, bucket=bucket, key="k")
+    assert not result.resumed
+    await assert_stored(client, bucket, "k", data, multipart_etag(data))
+    assert await open_uploads(client, bucket) == [other]  # another key's upload is left be
+    assert journals.summaries() == []
+
+
+async def test_a_refused_create_drops_its_intent(
+    client: InstrumentedClient, bucket: str, journals: JournalStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "source.bin"
+    write_file(path, 3 * PART)
+    client.create_error = AccessDenied("AccessDenied", "no", status=403)
+    with pytest.raises(AccessDenied):
+        await uploader(client, journals=journals).upload_file(path, bucket=bucket, key="k")
+    assert journals.summaries() == []
+    assert await open_uploads(client, bucket) == []
 
 
 # -- a killed process resumes ------------------------------------------------------------

@@ -94,8 +94,12 @@ async def kill_somewhere(env: dict[str, str], args: list[str], *, seed: int, sta
     return Point(seed, trigger, killed)
 
 
-async def assert_clean(client: SpacesClient, bucket: str, state: Path, local: Path) -> None:
-    assert [u.key async for u in client.list_multipart_uploads(bucket)] == []
+async def assert_clean(
+    client: SpacesClient, bucket: str, state: Path, local: Path, *, prefix: str = ""
+) -> None:
+    """No unfinished upload under ``prefix`` (points running at once each have their own:
+    another point's upload may be legitimately in flight), no journal, no temp file."""
+    assert [u.key async for u in client.list_multipart_uploads(bucket, prefix=prefix)] == []
     assert JournalStore(state / "spacesync" / "journals").summaries() == []
     assert leftovers(local) == []
 
@@ -210,7 +214,7 @@ async def crash_syncs(
             code, _, err = await run_cli(env_for(cli, state), *args)
             assert code == 0, (points, err)
         assert read_tree(down) == made
-        await assert_clean(client, bucket, state, down)
+        await assert_clean(client, bucket, state, down, prefix=f"sync-{seed}/")
         return Point(seed, " / ".join(p.trigger for p in points), all(p.killed for p in points))
 
     async with proxy.running():
