@@ -174,7 +174,8 @@ class Runner:
             if not args.quick and "spacesync" in tool_names and any(
                 w.name in ("upload-1file", "download-1file") for w in workloads
             ):
-                results["rss_scaling"] = self.rss_scaling(ctx, tools) + _big_rss(results)
+                rows = self.rss_scaling(ctx, tools) + _big_rss(results)
+                results["rss_scaling"] = sorted(rows, key=lambda row: row["size_mib"])
             results["elapsed_seconds"] = round(time.monotonic() - started, 1)
             report.evaluate(results)
             paths = self.save(results, partial=False)
@@ -241,11 +242,12 @@ class Runner:
 
     def rss_scaling(self, ctx: Context, tools: list[Tool]) -> list[dict[str, object]]:
         """spacesync's peak RSS for one file of growing size, up and down (one run each);
-        the 1 GiB row comes from the big workloads' runs."""
+        the 1 GiB row comes from the big workloads' runs. 2 GiB shows whether RSS is flat
+        once the memory budget is full, or grows with the file."""
         tool = next(t for t in tools if t.name == "spacesync")
         bucket = "b-rss-scaling"
         out = []
-        for size in (64 * MiB, 256 * MiB):
+        for size in (64 * MiB, 256 * MiB, 2048 * MiB):
             path = ctx.data / f"big-{size}.bin"
             if not path.exists():
                 from benchmarks.workloads import _write_big

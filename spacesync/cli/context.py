@@ -24,6 +24,7 @@ from spacesync.engine.scheduler import DEFAULT_CONCURRENCY, DEFAULT_MAX_MEMORY, 
 from spacesync.engine.transfer import ProgressSink, TransferOptions, TransferResult, count_retry
 from spacesync.errors import ConfigError, NotImplementedByEndpoint, S3Error, SpacesError
 from spacesync.protocol.headers import ObjectAttributes
+from spacesync.protocol.sse import SseCustomerKey
 from spacesync.settings import read_sse_c_key
 from spacesync.statedir import default_state_dir
 from spacesync.transport.http import HttpTransport, PoolOptions
@@ -160,12 +161,7 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="journals and caches (default $XDG_STATE_HOME/spacesync)",
     )
-    group.add_argument(
-        "--sse-c-key",
-        metavar="env:VAR|file:PATH",
-        help="SSE-C: encrypt uploads and read encrypted objects with this customer key "
-        "(32 bytes, raw or base64), read from a variable or a file, never from the command line",
-    )
+    add_sse_c_key_option(group)
     group.add_argument(
         "--no-resume",
         action="store_true",
@@ -177,6 +173,20 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
         "-q", "--quiet", action="store_true", help="no progress bar, no per-file lines"
     )
     output.add_argument("--json", action="store_true", help="one JSON line per finished file")
+
+
+def add_sse_c_key_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument(
+        "--sse-c-key",
+        metavar="env:VAR|file:PATH",
+        help="SSE-C: encrypt uploads and read encrypted objects with this customer key "
+        "(32 bytes, raw or base64), read from a variable or a file, never from the command line",
+    )
+
+
+def sse_c_key(args: argparse.Namespace) -> SseCustomerKey | None:
+    """The key ``--sse-c-key`` names, read now (a missing variable or file is a ConfigError)."""
+    return read_sse_c_key(args.sse_c_key) if args.sse_c_key else None
 
 
 @dataclass(frozen=True)
@@ -206,7 +216,7 @@ def transfer_setup(
             multipart_threshold=args.part_size,
             resumable=not args.no_resume,
             attributes=attributes,
-            sse=read_sse_c_key(args.sse_c_key) if args.sse_c_key else None,
+            sse=sse_c_key(args),
         ),
     )
 

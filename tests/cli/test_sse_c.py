@@ -61,6 +61,9 @@ async def test_encrypted_objects_need_the_key(
     without = cli("cp", f"{bucket_url}/secret.txt", str(tmp_path / "out.txt"))
     assert without.returncode == 1
     assert not (tmp_path / "out.txt").exists()
+    assert cli("cat", f"{bucket_url}/secret.txt").returncode == 1
+    shown = cli("cat", f"{bucket_url}/secret.txt", "--sse-c-key", key)
+    assert (shown.returncode, shown.stdout) == (0, "for your eyes only")
 
 
 def test_bad_key_material_is_a_usage_error(cli: Runner, bucket_url: str, tmp_path: Path) -> None:

@@ -366,13 +366,18 @@ async def test_refused_upload_leaves_no_orphan(
     assert journals.summaries() == []
 
 
-async def test_part_refused_midway_aborts_the_upload(
-    client: InstrumentedClient, bucket: str, journals: JournalStore, tmp_path: Path
+@pytest.mark.parametrize("refused", ["create", "part"])
+async def test_a_refusal_aborts_the_upload_and_drops_its_journal(
+    client: InstrumentedClient, bucket: str, journals: JournalStore, tmp_path: Path, refused: str
 ) -> None:
+    """Refused at CreateMultipartUpload (its intent journal goes) or at part 3 midway."""
     path = tmp_path / "source.bin"
     write_file(path, 4 * PART)
-    client.part_error = AccessDenied("AccessDenied", "no", status=403)
-    client.fail_part_number = 3
+    refusal = AccessDenied("AccessDenied", "no", status=403)
+    if refused == "create":
+        client.create_error = refusal
+    else:
+        client.part_error, client.fail_part_number = refusal, 3
     scheduler = Scheduler(concurrency=2, max_memory=2 * PART)
     with pytest.raises(AccessDenied):
         await uploader(client, journals=journals, scheduler=scheduler).upload_file(
@@ -600,18 +605,6 @@ async def test_an_upload_whose_create_reply_was_lost_is_aborted_by_the_next_run(
     await assert_stored(client, bucket, "k", data, multipart_etag(data))
     assert await open_uploads(client, bucket) == [other]  # another key's upload is left be
     assert journals.summaries() == []
-
-
-async def test_a_refused_create_drops_its_intent(
-    client: InstrumentedClient, bucket: str, journals: JournalStore, tmp_path: Path
-) -> None:
-    path = tmp_path / "source.bin"
-    write_file(path, 3 * PART)
-    client.create_error = AccessDenied("AccessDenied", "no", status=403)
-    with pytest.raises(AccessDenied):
-        await uploader(client, journals=journals).upload_file(path, bucket=bucket, key="k")
-    assert journals.summaries() == []
-    assert await open_uploads(client, bucket) == []
 
 
 # -- a killed process resumes ------------------------------------------------------------

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from spacesync.cli.context import EXIT_OK, add_verb, open_client
+from spacesync.cli.context import EXIT_OK, add_sse_c_key_option, add_verb, open_client, sse_c_key
 from spacesync.urls import parse_s3_url
 
 
@@ -24,6 +24,7 @@ def register(
         "example:\n  spacesync cat s3://logs/app.log | grep ERROR",
     )
     parser.add_argument("url", help="s3://BUCKET/KEY")
+    add_sse_c_key_option(parser)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -31,7 +32,7 @@ async def run(args: argparse.Namespace) -> int:
     out = sys.stdout.buffer
     async with (
         open_client(args) as client,
-        client.open_object(location.bucket, location.key) as stream,
+        client.open_object(location.bucket, location.key, sse=sse_c_key(args)) as stream,
     ):
         async for chunk in stream.iter_chunks():
             out.write(chunk)
