@@ -121,7 +121,7 @@ class LocalServerInfo:
 
     @property
     def admin(self) -> Identity:
-        """The first identity with write access: the one `env_lines` hands out."""
+        """The first identity with write access: the one `env_vars` hands out."""
         return _admin_of(self.identities)
 
 
@@ -359,14 +359,14 @@ def find_weed() -> Path:
     return Path(on_path)
 
 
-def env_lines(info: LocalServerInfo) -> list[str]:
-    """``NAME=value`` lines (no ``export``) pointing spacesync at the server as its admin."""
+def env_vars(info: LocalServerInfo) -> dict[str, str]:
+    """The environment pointing spacesync at the server as its admin."""
     admin = info.admin
-    return [
-        f"SPACES_ENDPOINT={info.endpoint_url}",
-        f"SPACES_KEY={admin.access_key}",
-        f"SPACES_SECRET={admin.secret_key}",
-    ]
+    return {
+        "SPACES_ENDPOINT": info.endpoint_url,
+        "SPACES_KEY": admin.access_key,
+        "SPACES_SECRET": admin.secret_key,
+    }
 
 
 def _admin_of(identities: Sequence[Identity]) -> Identity:

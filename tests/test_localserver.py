@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import socket
 import stat
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -19,7 +22,7 @@ from spacesync.localserver import (
     Identity,
     LocalServer,
     LocalServerInfo,
-    env_lines,
+    env_vars,
     find_weed,
 )
 
@@ -171,7 +174,7 @@ def test_start_refuses_read_only_identities_only(tmp_path: Path) -> None:
         LocalServer(tmp_path).start(identities=[Identity.generate("ro", read_only=True)])
 
 
-def test_env_lines_use_the_admin_identity(tmp_path: Path) -> None:
+def test_env_vars_name_the_admin_identity(tmp_path: Path) -> None:
     info = LocalServerInfo(
         endpoint_url="http://127.0.0.1:4567",
         pid=1,
@@ -181,11 +184,33 @@ def test_env_lines_use_the_admin_identity(tmp_path: Path) -> None:
             Identity("admin", "ADMINKEY", "adminsecret"),
         ),
     )
-    assert env_lines(info) == [
-        "SPACES_ENDPOINT=http://127.0.0.1:4567",
-        "SPACES_KEY=ADMINKEY",
-        "SPACES_SECRET=adminsecret",
-    ]
+    assert env_vars(info) == {
+        "SPACES_ENDPOINT": "http://127.0.0.1:4567",
+        "SPACES_KEY": "ADMINKEY",
+        "SPACES_SECRET": "adminsecret",
+    }
+
+
+def test_local_start_then_eval_env_points_later_commands_at_it(tmp_path: Path) -> None:
+    """The README's lines, run by a shell: `local start`, `eval "$(local env)"`, then
+    commands that find the server through the exported variables alone."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPACES_", "AWS_"))}
+    env["HOME"] = str(tmp_path)  # no ~/.aws profile either
+    spacesync = f"{shlex.quote(sys.executable)} -m spacesync"
+    state = shlex.quote(str(tmp_path / "state"))
+    script = (
+        f"{spacesync} local start --state-dir {state} >/dev/null && "
+        f'eval "$({spacesync} local env --state-dir {state})" && '
+        f"{spacesync} mb s3://from-eval && {spacesync} ls"
+    )
+    try:
+        done = subprocess.run(
+            ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        assert "from-eval" in done.stdout
+    finally:
+        LocalServer(tmp_path / "state" / "local-server").stop()
 
 
 def test_generated_identities_are_distinct_and_hide_their_secret() -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
 from spacesync.cli.context import EXIT_FAILED, EXIT_OK, add_verb, emit_json
-from spacesync.localserver import LocalServer, LocalServerInfo, env_lines
+from spacesync.localserver import LocalServer, LocalServerInfo, env_vars
 from spacesync.statedir import default_state_dir
 
 
@@ -62,5 +63,8 @@ async def run(args: argparse.Namespace) -> int:
     if args.action == "status":
         _show(info, as_json=args.json)
     else:
-        print("\n".join(env_lines(info)))
+        # `export`ed and quoted: the lines are meant for `eval`, and the variables for the
+        # commands run after it.
+        for name, value in env_vars(info).items():
+            print(f"export {name}={shlex.quote(value)}")
     return EXIT_OK
