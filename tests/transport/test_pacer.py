@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
 from spacesync.transport.pacer import Pacer
 
 
@@ -60,3 +64,22 @@ async def test_concurrent_waiters_are_serialised_by_the_interval() -> None:
     # The first starts at once; the others were given starts 0.1 s apart.
     assert len(clock.sleeps) == 4
     assert abs(pacer._next_start - (100.0 + 5 * 0.1)) < 1e-9
+
+
+@pytest.mark.parametrize("seed", range(5))
+async def test_a_steady_ten_percent_of_slowdowns_costs_little_pacing(seed: int) -> None:
+    """The fault proxy's mix at the soak's size: of 2,500 requests 10% are throttled and 10%
+    fail otherwise (no signal either way). With a decay too weak to outweigh the doubling,
+    the interval wandered up to its 2 s cap for long stretches: 70 s to 6 min of pacing for
+    these seeds, and a 1,000-file sync that seemed to hang. Now ~10 s: a few ms a request."""
+    clock = Clock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    outcomes = random.Random(seed)
+    for _ in range(2500):
+        await pacer.wait()
+        draw = outcomes.random()
+        if draw < 0.10:
+            pacer.throttled()
+        elif draw >= 0.20:
+            pacer.succeeded()
+    assert sum(clock.sleeps) < 25.0  # under 10 ms a request on average
