@@ -11,11 +11,17 @@ requests throttled. rclone's 0.75 puts that point near 29%; a decay of 0.9 put i
 so a steady 10% of SlowDowns (the fault proxy's mix) left the interval a barely recurrent
 random walk that spent long stretches at ``max_throttle``: 2,500 requests then paced for
 minutes, most of it asleep here with starts booked tens of seconds ahead.
+
+Waiters take turns and each is spaced by the interval in force when its turn comes, not
+when it arrived: a burst of SlowDowns that briefly pushed the interval to the cap used to
+book every queued request 2 s apart (20 s for ten of them) and keep those bookings after
+the interval had decayed back to nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -41,7 +47,8 @@ class Pacer:
         self._sleep = sleep
         #: Extra spacing learnt from throttling; 0 while the endpoint is happy.
         self.throttle_interval = 0.0
-        self._next_start = 0.0
+        self._last_start = -math.inf
+        self._turn = asyncio.Lock()
 
     @property
     def interval(self) -> float:
@@ -49,15 +56,17 @@ class Pacer:
         return max(self._floor, self.throttle_interval)
 
     async def wait(self) -> None:
-        """Take the next start slot; returns at once when no spacing is in force."""
-        interval = self.interval
-        if interval <= 0:
+        """Wait for this request's turn to start; returns at once when no spacing is in
+        force and nobody is waiting."""
+        if self.interval <= 0 and not self._turn.locked():
             return
-        now = self._clock()
-        start = max(now, self._next_start)
-        self._next_start = start + interval
-        if start > now:
-            await self._sleep(start - now)
+        async with self._turn:
+            now = self._clock()
+            start = max(now, self._last_start + self.interval)
+            if start > now:
+                await self._sleep(start - now)
+            # The slot, not the wake-up: a late timer does not push back every later start.
+            self._last_start = start
 
     def throttled(self) -> None:
         self.throttle_interval = min(
