@@ -4,11 +4,24 @@ Two things set the spacing: a request-rate ceiling (a provider limit, e.g. Space
 1,500 requests/s per client IP) and a throttle interval that doubles on each
 SlowDown/503 and decays after successes, as rclone's pacer does. Backing off one
 request (the retry policy's job) does not help if fifty others keep hammering.
+
+The decay must outweigh the doubling at the throttle rates a busy endpoint keeps up: the
+interval holds steady when ``p * ln 2 == (1 - p) * ln(1 / decay)`` for a fraction ``p`` of
+requests throttled. rclone's 0.75 puts that point near 29%; a decay of 0.9 put it near 13%,
+so a steady 10% of SlowDowns (the fault proxy's mix) left the interval a barely recurrent
+random walk that spent long stretches at ``max_throttle``: 2,500 requests then paced for
+minutes, most of it asleep here with starts booked tens of seconds ahead.
+
+Waiters take turns and each is spaced by the interval in force when its turn comes, not
+when it arrived: a burst of SlowDowns that briefly pushed the interval to the cap used to
+book every queued request 2 s apart (20 s for ten of them) and keep those bookings after
+the interval had decayed back to nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -22,7 +35,7 @@ class Pacer:
         max_rate: float | None = None,
         first_throttle: float = 0.01,
         max_throttle: float = 2.0,
-        decay: float = 0.9,
+        decay: float = 0.75,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -34,7 +47,8 @@ class Pacer:
         self._sleep = sleep
         #: Extra spacing learnt from throttling; 0 while the endpoint is happy.
         self.throttle_interval = 0.0
-        self._next_start = 0.0
+        self._last_start = -math.inf
+        self._turn = asyncio.Lock()
 
     @property
     def interval(self) -> float:
@@ -42,15 +56,17 @@ class Pacer:
         return max(self._floor, self.throttle_interval)
 
     async def wait(self) -> None:
-        """Take the next start slot; returns at once when no spacing is in force."""
-        interval = self.interval
-        if interval <= 0:
+        """Wait for this request's turn to start; returns at once when no spacing is in
+        force and nobody is waiting."""
+        if self.interval <= 0 and not self._turn.locked():
             return
-        now = self._clock()
-        start = max(now, self._next_start)
-        self._next_start = start + interval
-        if start > now:
-            await self._sleep(start - now)
+        async with self._turn:
+            now = self._clock()
+            start = max(now, self._last_start + self.interval)
+            if start > now:
+                await self._sleep(start - now)
+            # The slot, not the wake-up: a late timer does not push back every later start.
+            self._last_start = start
 
     def throttled(self) -> None:
         self.throttle_interval = min(
