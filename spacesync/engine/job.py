@@ -362,13 +362,6 @@ class CopyJob:
         raise AssertionError(f"unexpected item {item!r}")
 
 
-def _os_error_text(error: OSError, *, source: str) -> str:
-    """The OS's reason, naming the file only when it is not the one being reported."""
-    reason = error.strerror or str(error)
-    named = os.fsdecode(error.filename) if error.filename else None
-    return f"{named}: {reason}" if named and named != source else reason
-
-
 def _describe_source(item: Item) -> str:
     if isinstance(item, Upload):
         return str(item.path)

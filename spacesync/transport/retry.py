@@ -35,8 +35,11 @@ class RetryBudget:
     """A token bucket shared by every request of a client, so that a dead endpoint is not
     hammered by every worker's full set of attempts (the AWS SDKs' "standard" mode).
 
-    A retry spends tokens (timeouts more), a success refunds a little; an empty bucket
-    means "fail now"."""
+    A retry spends tokens (timeouts more); a success after retries gives back what its last
+    retry cost, a success at the first attempt a little more; an empty bucket means "fail
+    now". So the bucket drains only while requests keep failing outright, never under a
+    steady rate of faults that retries get past (refunding one token per success drained
+    it at a quarter token per request with a fifth of attempts failing)."""
 
     capacity: float = 500.0
     retry_cost: float = 5.0
@@ -47,15 +50,18 @@ class RetryBudget:
     def __post_init__(self) -> None:
         self.tokens = self.capacity
 
-    def try_spend(self, error: BaseException) -> bool:
+    def try_spend(self, error: BaseException) -> float | None:
+        """The tokens a retry after ``error`` took, or None if the bucket cannot pay."""
         cost = self.timeout_cost if isinstance(error, NetworkTimeout) else self.retry_cost
         if self.tokens < cost:
-            return False
+            return None
         self.tokens -= cost
-        return True
+        return cost
 
-    def refund(self) -> None:
-        self.tokens = min(self.capacity, self.tokens + self.success_refund)
+    def refund(self, last_retry_cost: float | None) -> None:
+        """A success: ``last_retry_cost`` is what its last retry took (None: no retry)."""
+        amount = self.success_refund if last_retry_cost is None else last_retry_cost
+        self.tokens = min(self.capacity, self.tokens + amount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +142,17 @@ class RetryPolicy:
         started = self._clock()
         delay = self.base_delay
         number = 1
+        last_retry_cost: float | None = None
         while True:
             try:
                 result = await attempt(number)
             except SpacesError as error:
-                if not self._should_retry(error, number=number, idempotent=idempotent):
+                if number >= self.max_attempts or not self.is_retryable(
+                    error, idempotent=idempotent
+                ):
+                    raise
+                last_retry_cost = self.budget.try_spend(error)
+                if last_retry_cost is None:
                     raise
                 delay = 0.0 if isinstance(error, ClockSkew) else self._delay(number, delay)
                 if self._clock() + delay - started > self.max_elapsed:
@@ -153,10 +165,5 @@ class RetryPolicy:
                     await self._sleep(delay)
                 number += 1
             else:
-                self.budget.refund()
+                self.budget.refund(last_retry_cost)
                 return result
-
-    def _should_retry(self, error: SpacesError, *, number: int, idempotent: bool) -> bool:
-        if number >= self.max_attempts or not self.is_retryable(error, idempotent=idempotent):
-            return False
-        return self.budget.try_spend(error)

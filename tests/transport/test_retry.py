@@ -192,13 +192,32 @@ async def test_shared_budget_stops_hammering_a_dead_endpoint() -> None:
     assert second.calls == [1]  # an empty budget means no retry at all
 
 
-async def test_timeouts_cost_more_and_successes_refund() -> None:
+async def test_timeouts_cost_more_and_a_success_gives_back_its_last_retry() -> None:
     budget = RetryBudget(capacity=30, retry_cost=5, timeout_cost=10, success_refund=1)
     shared = policy(FakeTime(), budget=budget)
+    await shared.run(Flaky(NetworkTimeout("slow"), throttled()), idempotent=True)
+    assert budget.tokens == 20  # 30 - 10 - 5, then the last retry's 5 back
     await shared.run(Flaky(NetworkTimeout("slow")), idempotent=True)
-    assert budget.tokens == 21  # 30 - 10 + 1
-    await shared.run(Flaky(throttled()), idempotent=True)
-    assert budget.tokens == 17  # 21 - 5 + 1
+    assert budget.tokens == 20  # 20 - 10 + 10
+    await shared.run(Flaky(), idempotent=True)
+    assert budget.tokens == 21  # a first-attempt success: + 1
+    await shared.run(Flaky(), idempotent=True)
+    assert budget.tokens == 22
+
+
+async def test_a_steady_fifth_of_failed_attempts_never_drains_the_budget() -> None:
+    """Faults that retries get past (as the fault proxy's mix) must not exhaust the budget
+    over a long job: only requests that keep failing outright may."""
+    rng = random.Random(5)
+    budget = RetryBudget()
+    shared = policy(FakeTime(), budget=budget, max_attempts=8)
+    for _ in range(5_000):
+        failures = []
+        while rng.random() < 0.2:
+            failures.append(throttled())
+        if len(failures) < 8:
+            await shared.run(Flaky(*failures), idempotent=True)
+    assert budget.tokens > budget.capacity / 2
 
 
 async def test_cancellation_is_not_swallowed() -> None:
