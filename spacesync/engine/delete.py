@@ -191,8 +191,8 @@ async def objects_named(
     client: SpacesClient, source: S3Location, *, recursive: bool
 ) -> AsyncIterator[ObjectId]:
     """The current objects ``source`` names (a glob, a folder, or one key), as cp reads it."""
-    async for key, _, _ in remote_sources(client, source, recursive=recursive):
-        yield ObjectId(key)
+    async for found in remote_sources(client, source, recursive=recursive):
+        yield ObjectId(found.key)
 
 
 async def abort_uploads(

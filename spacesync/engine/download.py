@@ -5,9 +5,13 @@ One object's download walks through named phases (:class:`Phase`). A file downlo
 
 - PROBING: HEAD gives the size, the ETag (which pins the version: every GET carries
   ``If-Match``, so a replaced object fails with :class:`SourceChanged` instead of mixing two
-  versions) and the part size our uploads record in metadata.
+  versions) and the part size our uploads record in metadata. No HEAD when the caller
+  already knows the object (:data:`Known`): a HEAD it made, or a listing entry whose ETag
+  is not a multipart one (only those need the part size). Every GET's reply must agree with
+  the ETag and size the download started from, whichever told them.
 - PREPARING: the temp file ``.<name>.spacesync-<hash>.part`` beside the destination is
-  opened and preallocated; a journal of an earlier run of the same download is resumed
+  opened and preallocated (one worker-thread hop with the directory check and the lookup
+  of an earlier run's journal); a journal of an earlier run of the same download is resumed
   (its ranges re-checked by xxh3) or a new one started. Objects up to
   ``multipart_threshold`` are one plain GET and keep no journal.
 - FETCHING: ranged GETs run concurrently under the scheduler's leases, their bodies written
@@ -17,9 +21,9 @@ One object's download walks through named phases (:class:`Phase`). A file downlo
   received (received bytes stay batched or written, in-order hashes continue), so a flaky
   connection costs no byte twice.
 - VERIFYING: the ETag is recomputed (see :class:`EtagCheck`).
-- COMMITTING: fsync, ``os.replace`` onto the destination, fsync of the directory (shared by
-  the commits in the same directory at the same moment: :class:`_DirectorySync`); the
-  journal goes.
+- COMMITTING: fsync, close and ``os.replace`` onto the destination (one hop), fsync of the
+  directory (shared by the commits in the same directory at the same moment:
+  :class:`_DirectorySync`); the journal goes.
 - DONE, or FAILED from any phase: the temp file is kept only when a later run can resume
   from it (a journal exists and the failure was a cancellation or one the retry policy
   calls transient); otherwise it and the journal are removed. Nothing ever appears under
@@ -49,7 +53,7 @@ from typing import Any, Protocol, TypeVar
 
 import xxhash
 
-from spacesync.client import SpacesClient
+from spacesync.client import ObjectStream, SpacesClient
 from spacesync.engine.journal import (
     SYNC_EVERY_SECONDS,
     DownloadJournal,
@@ -70,7 +74,7 @@ from spacesync.errors import (
     SpacesError,
 )
 from spacesync.protocol.headers import Conditions
-from spacesync.protocol.model import ObjectHead
+from spacesync.protocol.model import ObjectHead, ObjectInfo
 from spacesync.protocol.sse import SseCustomerKey
 from spacesync.transport.retry import RetryPolicy
 from spacesync.urls import S3Location
@@ -82,8 +86,11 @@ T = TypeVar("T")
 #: Bodies are read in pieces of at most this size (as they arrive, not joined) …
 CHUNK = MiB
 #: … and written and hashed in one worker-thread hop per this many bytes (or the range's
-#: end): few thread hops per byte. At most this much per range in flight is buffered.
-WRITE_BATCH = 4 * MiB
+#: end). Small enough that the batches of all ranges in flight (16 of 1 MiB) stay in the
+#: CPU cache until pwritev copies them and MD5 reads them: with 4 MiB batches that copy
+#: cost about 3 times more CPU (read from memory). At most this much per range in flight
+#: is buffered.
+WRITE_BATCH = MiB
 #: Buffers handed to one pwritev (IOV_MAX is 1024 on Linux).
 _IOV_MAX = 512
 
@@ -95,6 +102,10 @@ _MULTIPART_ETAG = re.compile(r"[0-9a-f]{32}-([1-9][0-9]*)")
 
 #: What a stream download reports as its destination.
 STREAM_DESTINATION = "-"
+
+#: What a caller may already know of the object: the reply to a HEAD it made, or its entry
+#: in a listing (see PROBING above).
+Known = ObjectHead | ObjectInfo
 
 
 class Phase(enum.Enum):
@@ -157,6 +168,11 @@ class EtagCheck:
         if part.offset % size or not ends_on_boundary:
             return None
         return SegmentHasher(self, part.offset // size + 1)
+
+    @property
+    def complete(self) -> bool:
+        """Every segment was hashed on the fly: nothing to read back."""
+        return len(self.digests) == self.segments.count
 
     def fill_from_file(self, fd: int) -> None:
         """One sequential MD5 pass over the segments nobody hashed on the fly (blocking)."""
@@ -288,6 +304,16 @@ def _preallocate(fd: int, size: int) -> None:
     os.ftruncate(fd, size)
 
 
+def _close(fd: int, *, sync: bool, then: Callable[[], object] | None) -> None:
+    try:
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    if then is not None:
+        then()
+
+
 def _fsync_directory(path: Path) -> None:
     """Make the rename durable."""
     fd = os.open(path, os.O_RDONLY)
@@ -393,6 +419,8 @@ class _Ranges:
     bucket: str
     key: str
     etag: str
+    #: The whole object's size.
+    size: int
     sse: SseCustomerKey | None = None
     #: Body bytes received in this run.
     fetched: int = 0
@@ -425,6 +453,7 @@ class _Ranges:
                 conditions=conditions,
                 sse=self.sse,
             ) as stream:
+                self._check_identity(stream)
                 if stream.length != part.size - received:
                     raise IntegrityError(
                         f"GET returned {stream.length} bytes where the object has {part.size}"
@@ -447,6 +476,16 @@ class _Ranges:
             raise SourceChanged(
                 f"s3://{self.bucket}/{self.key} changed during download ({exc})"
             ) from exc
+
+    def _check_identity(self, stream: ObjectStream) -> None:
+        """The reply must be the version asked for (``If-Match`` asked for it; a server
+        that ignored it, or a listing that was stale, is caught here, before any byte)."""
+        head = stream.head
+        if (head.etag and head.etag.lower() != self.etag.lower()) or head.size != self.size:
+            raise SourceChanged(
+                f"s3://{self.bucket}/{self.key} is not the object expected "
+                f"(ETag {head.etag}, {head.size} bytes; expected {self.etag}, {self.size} bytes)"
+            )
 
 
 async def _spawn_leased(
@@ -502,6 +541,7 @@ class _Download:
             bucket=self.bucket,
             key=self.key,
             etag=head.etag,
+            size=head.size,
             sse=self.owner.options.sse,
         )
 
@@ -539,17 +579,22 @@ class _TempFile:
         if not future.cancelled():
             future.exception()  # retrieved: a caller cancelled meanwhile has not seen it
 
-    async def close(self) -> None:
+    async def close(self, *, sync: bool = False, then: Callable[[], object] | None = None) -> None:
+        """Close once no operation runs; in the same hop, fsync first (``sync``) and call
+        ``then`` after a successful close (the commit's rename)."""
         if self._running:
             await asyncio.wait(set(self._running))
         if self.fd >= 0:
             fd, self.fd = self.fd, -1
-            await asyncio.to_thread(os.close, fd)
+            await asyncio.to_thread(_close, fd, sync=sync, then=then)
 
 
 class _FileDownload(_Download):
-    def __init__(self, owner: Downloader, *, bucket: str, key: str, destination: Path) -> None:
+    def __init__(
+        self, owner: Downloader, *, bucket: str, key: str, destination: Path, known: Known | None
+    ) -> None:
         super().__init__(owner, bucket=bucket, key=key)
+        self.known = known
         self.destination = destination
         self.temp_path = temp_path_for(destination, bucket=bucket, key=key)
         self.temp: _TempFile | None = None
@@ -579,9 +624,12 @@ class _FileDownload(_Download):
         )
 
     async def _probe(self) -> ObjectHead:
-        parent = self.destination.parent
-        if not await asyncio.to_thread(parent.is_dir):
-            raise LocalFileError(f"cannot download to {self.destination}: no directory {parent}")
+        """The object's head: what the caller knows when that is enough, else a HEAD."""
+        known = self.known
+        if isinstance(known, ObjectHead):
+            return known
+        if known is not None and not _MULTIPART_ETAG.fullmatch(known.etag.lower()):
+            return ObjectHead(size=known.size, etag=known.etag, last_modified=known.last_modified)
         return await self.owner.client.head_object(
             self.bucket, self.key, sse=self.owner.options.sse
         )
@@ -597,12 +645,11 @@ class _FileDownload(_Download):
         wanted = check.segments.part_size if check is not None and check.multipart else None
         plan, ranged = self.plan(head, part_size=wanted or owner.options.part_size)
         store = owner.journals if ranged and owner.options.resumable else None
-        earlier = await asyncio.to_thread(
-            self._earlier_journal, remote, resumable=store is not None
+        earlier, fd = await asyncio.to_thread(
+            self._open_temp, remote, resumable=store is not None
         )
         if earlier is not None:
             plan = PartPlan.for_download(head.size, part_size=earlier.part_size)
-        fd = await asyncio.to_thread(self._open_temp, head.size, fresh=earlier is None)
         self.temp = _TempFile(fd)
         done: set[int] = set()
         if earlier is not None:
@@ -647,16 +694,24 @@ class _FileDownload(_Download):
         journal.discard()
         return None
 
-    def _open_temp(self, size: int, *, fresh: bool) -> int:
-        if not fresh:
-            return os.open(self.temp_path, os.O_RDWR)
+    def _open_temp(
+        self, remote: RemoteIdentity, *, resumable: bool
+    ) -> tuple[DownloadJournal | None, int]:
+        """The earlier run's journal to resume (if any) and the temp file, opened: the
+        earlier one as it is, else a fresh one preallocated to the object's size."""
+        parent = self.destination.parent
+        if not parent.is_dir():
+            raise LocalFileError(f"cannot download to {self.destination}: no directory {parent}")
+        earlier = self._earlier_journal(remote, resumable=resumable)
+        if earlier is not None:
+            return earlier, os.open(self.temp_path, os.O_RDWR)
         fd = os.open(self.temp_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
         try:
-            _preallocate(fd, size)
+            _preallocate(fd, remote.size)
         except BaseException:
             os.close(fd)
             raise
-        return fd
+        return None, fd
 
     async def _fetch(
         self,
@@ -747,15 +802,14 @@ class _FileDownload(_Download):
             log.debug("s3://%s/%s: ETag cannot be recomputed, not verified", self.bucket, self.key)
             return
         assert self.temp is not None
-        await self.temp.run(check.fill_from_file, self.temp.fd)
+        if not check.complete:
+            await self.temp.run(check.fill_from_file, self.temp.fd)
         check.verify()
 
     async def _commit(self) -> None:
         self.move(Phase.COMMITTING)
         assert self.temp is not None
-        await self.temp.run(os.fsync, self.temp.fd)
-        await self.temp.close()
-        await asyncio.to_thread(os.replace, self.temp_path, self.destination)
+        await self.temp.close(sync=True, then=partial(os.replace, self.temp_path, self.destination))
         await _directory_sync().after_rename(self.destination.parent)
         if self.journal is not None:
             await asyncio.to_thread(self.journal.discard)
@@ -890,10 +944,14 @@ class Downloader:
         nothing about them (SSE-C, or a multipart ETag whose part size is unknown)."""
         return None if self.options.sse is not None else EtagCheck.for_head(head)
 
-    async def download_file(self, *, bucket: str, key: str, destination: Path) -> TransferResult:
+    async def download_file(
+        self, *, bucket: str, key: str, destination: Path, known: Known | None = None
+    ) -> TransferResult:
         """Download ``bucket``/``key`` to the file ``destination`` (replaced atomically once
-        the content is verified); raises SpacesError on failure."""
-        job = _FileDownload(self, bucket=bucket, key=key, destination=destination)
+        the content is verified); raises SpacesError on failure. ``known``: what the caller
+        already knows of the object (a HEAD reply or a listing entry), which may save the
+        HEAD."""
+        job = _FileDownload(self, bucket=bucket, key=key, destination=destination, known=known)
         return await job.run()
 
     async def download_stream(

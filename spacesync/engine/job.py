@@ -17,11 +17,11 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from spacesync.client import SpacesClient
 from spacesync.engine.copy import ServerSideCopier
-from spacesync.engine.download import Downloader
+from spacesync.engine.download import Downloader, Known
 from spacesync.engine.journal import JournalStore
 from spacesync.engine.scheduler import FileSlot, Scheduler
 from spacesync.engine.transfer import (
@@ -34,6 +34,7 @@ from spacesync.engine.transfer import (
 from spacesync.engine.upload import Uploader
 from spacesync.engine.walk import LocalFile, Skipped, walk_keys
 from spacesync.errors import ConfigError, LocalFileError, SpacesError, UnsafeKey
+from spacesync.protocol.model import ObjectHead, ObjectInfo
 from spacesync.protocol.sse import SseCustomerKey
 from spacesync.urls import S3Location
 
@@ -56,6 +57,8 @@ class Download:
     key: str
     size: int
     destination: Path
+    #: The listing entry (or HEAD reply) the download came from: it may save a HEAD.
+    known: Known
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,15 +171,24 @@ async def in_thread_batches(items: Iterator[T], batch: int = 512) -> AsyncIterat
             yield item
 
 
+class RemoteSource(NamedTuple):
+    key: str
+    size: int
+    #: The key relative to the source (where it lands under a destination folder).
+    relative: str
+    #: The listing entry, or the HEAD reply of a single object.
+    known: ObjectInfo | ObjectHead
+
+
 async def remote_sources(
     client: SpacesClient,
     source: S3Location,
     *,
     recursive: bool,
     sse: SseCustomerKey | None = None,
-) -> AsyncIterator[tuple[str, int, str]]:
-    """(key, size, path relative to the source) for every object a remote source names: a
-    glob, a prefix (``recursive``, as a folder) or one object; shared by cp, rm, mv and du."""
+) -> AsyncIterator[RemoteSource]:
+    """Every object a remote source names: a glob, a prefix (``recursive``, as a folder) or
+    one object; shared by cp, rm, mv and du."""
     if has_wildcard(source.key):
         literal = source.key[: min(source.key.index(c) for c in WILDCARDS if c in source.key)]
         base = literal[: literal.rfind("/") + 1]
@@ -184,19 +196,19 @@ async def remote_sources(
         async for entry in client.list_objects(source.bucket, prefix=literal):
             if fnmatch.fnmatchcase(entry.key, source.key):
                 matched = True
-                yield entry.key, entry.size, entry.key[len(base) :]
+                yield RemoteSource(entry.key, entry.size, entry.key[len(base) :], entry)
         if not matched:
             raise ConfigError(f"no object matches {source}")
         return
     if recursive:
         prefix = _remote_prefix(source.key)
         async for entry in client.list_objects(source.bucket, prefix=prefix):
-            yield entry.key, entry.size, entry.key[len(prefix) :]
+            yield RemoteSource(entry.key, entry.size, entry.key[len(prefix) :], entry)
         return
     if source.is_prefix:
         raise ConfigError(f"{source} names a folder: add --recursive to include what is in it")
     head = await client.head_object(source.bucket, source.key, sse=sse)
-    yield source.key, head.size, source.key.rsplit("/", 1)[-1]
+    yield RemoteSource(source.key, head.size, source.key.rsplit("/", 1)[-1], head)
 
 
 class CopyJob:
@@ -232,6 +244,9 @@ class CopyJob:
         self.copier = ServerSideCopier(
             client=client, scheduler=scheduler, progress=progress, options=options
         )
+        #: Directories this job made (or found) for its downloads: one mkdir hop each, not
+        #: one per file.
+        self._directories: set[Path] = set()
 
     # -- expansion ----------------------------------------------------------------------
 
@@ -257,24 +272,23 @@ class CopyJob:
             return
         many = recursive or has_wildcard(source.key)
         entries = remote_sources(self.client, source, recursive=recursive, sse=self.options.sse)
-        async for entry_key, size, relative in entries:
+        async for listed in entries:
             if isinstance(destination, S3Location):
                 key = (
-                    _remote_prefix(destination.key) + relative
+                    _remote_prefix(destination.key) + listed.relative
                     if many or destination.is_prefix
                     else destination.key
                 )
-                yield Copy(source.bucket, entry_key, destination.bucket, key, size)
+                yield Copy(source.bucket, listed.key, destination.bucket, key, listed.size)
             else:
-                yield self._download_item(
-                    source.bucket, entry_key, size, relative, destination, many=many
-                )
+                yield self._download_item(source.bucket, listed, destination, many=many)
 
     def _download_item(
-        self, bucket: str, key: str, size: int, relative: str, destination: Path, *, many: bool
+        self, bucket: str, found: RemoteSource, destination: Path, *, many: bool
     ) -> Item:
         """One object to one local path: the destination itself for a single object named
         as a file, else the object's relative key under the destination directory."""
+        key, size, relative = found.key, found.size, found.relative
         try:
             if not many and not destination.is_dir() and not str(destination).endswith(os.sep):
                 target = destination
@@ -288,7 +302,7 @@ class CopyJob:
             return Refused(f"s3://{bucket}/{key}", error)
         if key.endswith("/") and size == 0:
             return MakeDirectory(key, target)
-        return Download(bucket, key, size, target)
+        return Download(bucket, key, size, target, found.known)
 
     # -- running ------------------------------------------------------------------------
 
@@ -341,13 +355,18 @@ class CopyJob:
         result.retries = tally.count
         finish(result)
 
+    async def _make_directory(self, directory: Path) -> None:
+        if directory not in self._directories:
+            await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+            self._directories.add(directory)
+
     async def _run_one(self, item: Item) -> TransferResult:
         if isinstance(item, Upload):
             return await self.uploader.upload_file(item.path, bucket=item.bucket, key=item.key)
         if isinstance(item, Download):
-            await asyncio.to_thread(item.destination.parent.mkdir, parents=True, exist_ok=True)
+            await self._make_directory(item.destination.parent)
             return await self.downloader.download_file(
-                bucket=item.bucket, key=item.key, destination=item.destination
+                bucket=item.bucket, key=item.key, destination=item.destination, known=item.known
             )
         if isinstance(item, MakeDirectory):
             await asyncio.to_thread(item.destination.mkdir, parents=True, exist_ok=True)

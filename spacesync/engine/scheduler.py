@@ -139,7 +139,7 @@ class Scheduler:
       allows 10).
 
     Worst-case memory of a job ≈ ``max(max_memory, largest part)`` for upload buffers
-    + ``concurrency * 4 MiB`` for download pieces batched before a write (``WRITE_BATCH``)
+    + ``concurrency * 1 MiB`` for download pieces batched before a write (``WRITE_BATCH``)
     + ``max_files * ~10 KiB`` of per-file state.
     """
 

@@ -488,7 +488,9 @@ class SyncPlanner:
         if src.is_folder:
             return SyncMakeDirectory(src.info.key, target, reason)
         mtime_ns = self._mtime(src, self._record(src))[0]
-        return SyncDownload(source.bucket, src.info.key, src.size, target, mtime_ns, reason)
+        return SyncDownload(
+            source.bucket, src.info.key, src.size, target, src.info, mtime_ns, reason
+        )
 
     # -- change detection ---------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from spacesync.client import ObjectStream, SpacesClient
-from spacesync.config import Settings
+from spacesync.config import Settings, resolve_settings
 from spacesync.engine.download import Downloader, EtagCheck, temp_path_for
 from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import MiB
@@ -28,9 +28,11 @@ from spacesync.engine.transfer import META_PART_SIZE, TransferOptions, TransferR
 from spacesync.errors import ConnectionClosed, IntegrityError, LocalFileError, SourceChanged
 from spacesync.localserver import Identity, LocalServerInfo
 from spacesync.protocol.headers import Conditions, ObjectAttributes
-from spacesync.protocol.model import CompletedPart
+from spacesync.protocol.model import CompletedPart, ObjectHead, ObjectInfo
 from spacesync.transport.body import BytesBody
 from spacesync.transport.retry import RetryPolicy
+
+from ..support.scripted_server import Reply, scripted_server
 
 PART = 5 * MiB
 DRIVER = Path(__file__).with_name("download_driver.py")
@@ -57,12 +59,13 @@ async def _no_sleep(_: float) -> None:
 
 
 class Recording(SpacesClient):
-    """Records every GET (range asked, body bytes delivered); hooks let a test act before a
-    GET (``before_get(index)``) or on each chunk (``on_chunk(position, chunk)``: return the
-    chunk, altered or not, or raise)."""
+    """Records every HEAD (key) and GET (range asked, body bytes delivered); hooks let a
+    test act before a GET (``before_get(index)``) or on each chunk (``on_chunk(position,
+    chunk)``: return the chunk, altered or not, or raise)."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings, retry=RetryPolicy(sleep=_no_sleep))
+        self.heads: list[str] = []
         self.gets: list[tuple[int | None, int | None]] = []
         self.received = 0
         self.before_get: Callable[[int], Awaitable[None]] | None = None
@@ -70,6 +73,10 @@ class Recording(SpacesClient):
 
     async def __aenter__(self) -> Recording:
         return self
+
+    async def head_object(self, bucket: str, key: str, **options: Any) -> ObjectHead:
+        self.heads.append(key)
+        return await super().head_object(bucket, key, **options)
 
     @asynccontextmanager
     async def open_object(
@@ -482,6 +489,119 @@ async def test_missing_destination_directory(
             bucket=bucket, key="obj", destination=tmp_path / "missing" / "obj"
         )
     assert recording.gets == []
+
+
+# -- what the caller already knows ---------------------------------------------------------
+
+
+async def listed(client: SpacesClient, bucket: str, key: str) -> ObjectInfo:
+    [entry] = [entry async for entry in client.list_objects(bucket, prefix=key)]
+    return entry
+
+
+@pytest.mark.parametrize("size", [0, 100, 3 * PART + 1], ids=["0B", "100B", "ranged"])
+async def test_listed_object_is_fetched_without_a_head(
+    client: SpacesClient, recording: Recording, bucket: str, out: Path, size: int
+) -> None:
+    data = payload(size)
+    await client.put_object(bucket, "obj", BytesBody(data))
+    downloader, _ = make_downloader(recording, None)
+
+    result = await downloader.download_file(
+        bucket=bucket, key="obj", destination=out / "obj", known=await listed(client, bucket, "obj")
+    )
+
+    assert recording.heads == []
+    assert sorted(recording.gets) == ([(None, None)] if size <= PART else ranges_of(size, PART))
+    assert (out / "obj").read_bytes() == data
+    assert (result.size, result.etag) == (size, md5(data))
+    assert listing(out) == ["obj"]
+
+
+async def test_listed_multipart_object_still_heads_for_its_part_size(
+    client: SpacesClient, recording: Recording, bucket: str, out: Path
+) -> None:
+    """A multipart ETag can only be recomputed with the part size kept in metadata, which
+    a listing does not carry."""
+    parts = [payload(PART), payload(100, seed=1)]
+    await upload_multipart(client, bucket, "obj", parts, part_size=PART)
+    downloader, _ = make_downloader(recording, None, threshold=8 * PART)
+
+    await downloader.download_file(
+        bucket=bucket, key="obj", destination=out / "obj", known=await listed(client, bucket, "obj")
+    )
+
+    assert recording.heads == ["obj"]
+    assert recording.gets == [(None, None)]  # one GET all the same: below the threshold
+    assert (out / "obj").read_bytes() == b"".join(parts)
+
+
+async def test_a_head_the_caller_made_is_not_repeated(
+    client: SpacesClient, recording: Recording, bucket: str, out: Path
+) -> None:
+    await client.put_object(bucket, "obj", BytesBody(payload(100)))
+    head = await client.head_object(bucket, "obj")
+    downloader, _ = make_downloader(recording, None)
+
+    await downloader.download_file(bucket=bucket, key="obj", destination=out / "obj", known=head)
+
+    assert recording.heads == []
+    assert (out / "obj").read_bytes() == payload(100)
+
+
+@pytest.mark.parametrize("stale", ["etag", "size"])
+@pytest.mark.parametrize("size", [100, 3 * PART + 1], ids=["single-get", "ranged"])
+async def test_stale_listing_fails_cleanly(
+    client: SpacesClient,
+    recording: Recording,
+    bucket: str,
+    out: Path,
+    journals: JournalStore,
+    stale: str,
+    size: int,
+) -> None:
+    """The object is not what the listing said (replaced since): nothing is written under
+    the destination's name and no temp file or journal is left."""
+    await client.put_object(bucket, "obj", BytesBody(payload(size)))
+    entry = await listed(client, bucket, "obj")
+    if stale == "etag":
+        entry = ObjectInfo(entry.key, entry.size, md5(b"older"), entry.last_modified)
+    else:
+        entry = ObjectInfo(entry.key, entry.size + 1, entry.etag, entry.last_modified)
+    downloader, _ = make_downloader(recording, journals)
+
+    with pytest.raises(SourceChanged):
+        await downloader.download_file(
+            bucket=bucket, key="obj", destination=out / "obj", known=entry
+        )
+
+    assert recording.heads == []
+    assert listing(out) == []
+    assert journal_files(journals) == []
+
+
+async def test_reply_of_another_version_is_refused_before_its_bytes(
+    tmp_path: Path, out: Path
+) -> None:
+    """A server that ignores If-Match serves what it has now: the reply's ETag gives it
+    away, and not one byte reaches the disk."""
+    async with scripted_server() as server:
+        server.add("GET", Reply(200, b"newer", headers={"ETag": f'"{md5(b"newer")}"'}))
+        settings = resolve_settings(
+            endpoint_url=server.url, access_key="AK", secret_key="secret", env={}, home=tmp_path
+        )
+        async with Recording(settings) as scripted:
+            downloader, progress = make_downloader(scripted, None)
+            with pytest.raises(SourceChanged, match="not the object expected"):
+                await downloader.download_file(
+                    bucket="bucket",
+                    key="obj",
+                    destination=out / "obj",
+                    known=ObjectInfo("obj", 5, md5(b"older"), None),
+                )
+    assert [seen.headers.get("If-Match") for seen in server.seen] == [f'"{md5(b"older")}"']
+    assert progress.advanced == 0
+    assert listing(out) == []
 
 
 # -- streams -------------------------------------------------------------------------------

@@ -8,12 +8,17 @@ from pathlib import Path
 import pytest
 
 from spacesync.client import SpacesClient
-from spacesync.engine.job import CopyJob, Refused, local_path_for
+from spacesync.config import resolve_settings
+from spacesync.engine.job import CopyJob, Refused, RemoteSource, local_path_for
 from spacesync.engine.scheduler import Scheduler
 from spacesync.engine.transfer import NoProgress, TransferOptions, TransferResult
 from spacesync.errors import ConfigError, UnsafeKey
+from spacesync.localserver import Identity, LocalServerInfo
+from spacesync.protocol.model import ObjectInfo
 from spacesync.transport.body import BytesBody
 from spacesync.urls import S3Location
+
+from ..support.fault_proxy import FaultProxy
 
 MiB = 1024 * 1024
 
@@ -102,6 +107,41 @@ async def test_recursive_up_and_down_round_trip(
     assert leftovers == []
 
 
+async def test_downloads_take_size_and_etag_from_the_listing(
+    client: SpacesClient,
+    bucket: str,
+    tmp_path: Path,
+    local_server: LocalServerInfo,
+    admin_identity: Identity,
+) -> None:
+    """Recursive or a single object, the download asks nothing the listing (or the single
+    object's HEAD) already told: per object one GET, or its ranges, and no HEAD."""
+    files = {f"d/{n}/f": os.urandom(1000 * n) for n in range(4)} | {"d/big": os.urandom(6 * MiB)}
+    for key, data in files.items():
+        await client.put_object(bucket, key, BytesBody(data))
+    proxy = FaultProxy(local_server.endpoint_url)
+    async with proxy.running():
+        settings = resolve_settings(
+            endpoint_url=proxy.url,
+            access_key=admin_identity.access_key,
+            secret_key=admin_identity.secret_key,
+            env={},
+            home=None,
+        )
+        async with SpacesClient(settings) as proxied:
+            job = make_job(proxied)
+            down = await run_job(job, S3Location(bucket, "d"), tmp_path / "down", recursive=True)
+            one = await run_job(job, S3Location(bucket, "d/big"), tmp_path / "one")
+
+    assert all(r.ok for r in down + one), [r.error for r in down + one]
+    for key, data in files.items():
+        assert (tmp_path / "down" / key.removeprefix("d/")).read_bytes() == data
+    assert (tmp_path / "one").read_bytes() == files["d/big"]
+    assert proxy.count(method="HEAD") == 1  # the single object's, made by the expansion
+    object_gets = [seen for seen in proxy.matching(method="GET") if "list-type" not in seen.path_qs]
+    assert len(object_gets) == 4 + 2 + 2  # small files, then d/big's two ranges, twice
+
+
 async def test_directory_without_recursive_is_refused(
     client: SpacesClient, bucket: str, tmp_path: Path
 ) -> None:
@@ -178,6 +218,8 @@ async def test_one_failure_does_not_stop_the_job(
 
 def test_refused_items_are_reported_not_followed(tmp_path: Path) -> None:
     job = CopyJob.__new__(CopyJob)
-    item = job._download_item("b", "../../etc/passwd", 5, "../../etc/passwd", tmp_path, many=True)
+    entry = ObjectInfo("../../etc/passwd", 5, "etag", None)
+    found = RemoteSource(entry.key, entry.size, entry.key, entry)
+    item = job._download_item("b", found, tmp_path, many=True)
     assert isinstance(item, Refused)
     assert isinstance(item.error, UnsafeKey)

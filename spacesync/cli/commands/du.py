@@ -34,9 +34,9 @@ async def run(args: argparse.Namespace) -> int:
     location = parse_s3_url(args.url)
     objects = nbytes = 0
     async with open_client(args) as client:
-        async for _, object_size, _ in remote_sources(client, location, recursive=True):
+        async for found in remote_sources(client, location, recursive=True):
             objects += 1
-            nbytes += object_size
+            nbytes += found.size
     if args.json:
         emit_json({"url": str(location), "objects": objects, "bytes": nbytes})
     else:
