@@ -29,7 +29,6 @@ from spacesync.settings import read_sse_c_key
 from spacesync.statedir import default_state_dir
 from spacesync.transport.http import HttpTransport, PoolOptions
 from spacesync.transport.retry import RetryPolicy
-from spacesync.urls import S3Location, parse_location
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -265,10 +264,7 @@ def report_transfer(result: TransferResult, *, as_json: bool, quiet: bool) -> No
         )
 
 
-def destination_location(text: str) -> S3Location | Path:
-    """Like :func:`parse_location`, but a local destination written with a trailing slash
-    is a directory, made if missing, so that copies into it keep their source's name."""
-    location = parse_location(text)
-    if isinstance(location, Path) and text.endswith(("/", os.sep)) and text != "-":
-        location.mkdir(parents=True, exist_ok=True)
-    return location
+def names_directory(text: str) -> bool:
+    """A local destination written with a trailing slash is a directory, existing or not:
+    copies into it keep their source's name (it is made only when something lands in it)."""
+    return text.endswith(("/", os.sep)) and not text.startswith("s3://")

@@ -251,8 +251,16 @@ class CopyJob:
     # -- expansion ----------------------------------------------------------------------
 
     async def plan(
-        self, source: Path | S3Location, destination: Path | S3Location, *, recursive: bool
+        self,
+        source: Path | S3Location,
+        destination: Path | S3Location,
+        *,
+        recursive: bool,
+        into_directory: bool = False,
     ) -> AsyncIterator[Item]:
+        """The items copying ``source`` to ``destination`` makes. A local destination is a
+        directory the objects go into when it is one, or when ``into_directory`` says so
+        (it is then made only if something lands in it); else it names the one file."""
         if isinstance(source, Path):
             if not isinstance(destination, S3Location):
                 raise ConfigError("cp needs at least one s3:// location; use cp(1) for local files")
@@ -281,7 +289,9 @@ class CopyJob:
                 )
                 yield Copy(source.bucket, listed.key, destination.bucket, key, listed.size)
             else:
-                yield self._download_item(source.bucket, listed, destination, many=many)
+                yield self._download_item(
+                    source.bucket, listed, destination, many=many or into_directory
+                )
 
     def _download_item(
         self, bucket: str, found: RemoteSource, destination: Path, *, many: bool
@@ -290,7 +300,7 @@ class CopyJob:
         as a file, else the object's relative key under the destination directory."""
         key, size, relative = found.key, found.size, found.relative
         try:
-            if not many and not destination.is_dir() and not str(destination).endswith(os.sep):
+            if not many and not destination.is_dir():
                 target = destination
                 root = destination.parent
             else:

@@ -346,7 +346,8 @@ CASES: list[Case] = [
     Case("glob-matches-nothing", ("cp", "{tmp}/*.nomatch", f"{B}/"), 2,
          "no local file matches"),
     Case("remote-glob-matches-nothing", ("cp", f"{B}/*.zzz", "{tmp}/out/"), 2,
-         "no object matches", setup=objects(**{"a.txt": b"r"}), check=only_files()),
+         "no object matches", setup=objects(**{"a.txt": b"r"}),
+         check=both(only_files(), no_file("out"))),  # the directory is not made for nothing
     Case("missing-key", ("cp", f"{B}/nokey", "{tmp}/out"), 1, "NotFound: empty body (/t-",
          check=no_file("out")),
     Case("destination-not-writable", ("cp", f"{B}/a.txt", "{tmp}/locked/a.txt"), 1,

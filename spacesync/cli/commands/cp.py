@@ -13,7 +13,7 @@ from spacesync.cli.context import (
     TransferSetup,
     add_transfer_options,
     add_verb,
-    destination_location,
+    names_directory,
     open_client,
     report_transfer,
     transfer_setup,
@@ -100,7 +100,7 @@ def _attributes(args: argparse.Namespace) -> ObjectAttributes | None:
 
 async def run(args: argparse.Namespace) -> int:
     source = parse_location(args.source)
-    destination = destination_location(args.destination)
+    destination = parse_location(args.destination)
     attributes = _attributes(args)
     async with open_client(args) as client:
         setup = transfer_setup(args, client, attributes=attributes)
@@ -117,7 +117,12 @@ async def run(args: argparse.Namespace) -> int:
                 options=setup.options,
             )
             summary = await job.run(
-                job.plan(source, destination, recursive=args.recursive),
+                job.plan(
+                    source,
+                    destination,
+                    recursive=args.recursive,
+                    into_directory=names_directory(args.destination),
+                ),
                 on_result=lambda r: report_transfer(r, as_json=args.json, quiet=args.quiet),
             )
         finally:

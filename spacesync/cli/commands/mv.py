@@ -11,8 +11,8 @@ from spacesync.cli.context import (
     EXIT_OK,
     add_transfer_options,
     add_verb,
-    destination_location,
     emit_json,
+    names_directory,
     open_client,
     report_transfer,
     transfer_setup,
@@ -65,7 +65,7 @@ def _report_removed(source: str, error: str | None, *, as_json: bool, quiet: boo
 
 async def run(args: argparse.Namespace) -> int:
     source = parse_location(args.source)
-    destination = destination_location(args.destination)
+    destination = parse_location(args.destination)
     if source == destination:
         raise ConfigError("source and destination are the same: nothing to move")
     if "-" in (str(source), str(destination)):
@@ -90,7 +90,12 @@ async def run(args: argparse.Namespace) -> int:
             summary = await move(
                 job=job,
                 deleter=BatchDeleter(client=client, scheduler=setup.scheduler),
-                items=job.plan(source, destination, recursive=args.recursive),
+                items=job.plan(
+                    source,
+                    destination,
+                    recursive=args.recursive,
+                    into_directory=names_directory(args.destination),
+                ),
                 source=source,
                 on_copied=lambda r: report_transfer(r, as_json=args.json, quiet=args.quiet),
                 on_removed=removed,
