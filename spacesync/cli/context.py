@@ -24,7 +24,6 @@ from spacesync.engine.scheduler import DEFAULT_CONCURRENCY, DEFAULT_MAX_MEMORY, 
 from spacesync.engine.transfer import ProgressSink, TransferOptions, TransferResult, count_retry
 from spacesync.errors import ConfigError, NotImplementedByEndpoint, S3Error, SpacesError
 from spacesync.protocol.headers import ObjectAttributes
-from spacesync.settings import read_sse_c_key
 from spacesync.statedir import default_state_dir
 from spacesync.transport.http import HttpTransport, PoolOptions
 from spacesync.transport.retry import RetryPolicy
@@ -193,6 +192,12 @@ def transfer_setup(
     if args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
     state_dir = args.state_dir or default_state_dir()
+    sse = None
+    if args.sse_c_key:
+        # Here, not at the top: spacesync.settings is ~10 ms of start-up few runs need.
+        from spacesync.settings import read_sse_c_key
+
+        sse = read_sse_c_key(args.sse_c_key)
     return TransferSetup(
         scheduler=Scheduler(
             concurrency=args.concurrency,
@@ -206,7 +211,7 @@ def transfer_setup(
             multipart_threshold=args.part_size,
             resumable=not args.no_resume,
             attributes=attributes,
-            sse=read_sse_c_key(args.sse_c_key) if args.sse_c_key else None,
+            sse=sse,
         ),
     )
 
