@@ -7,13 +7,14 @@ call is wrapped once in the client's :class:`RetryPolicy`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from spacesync.config import Settings
 from spacesync.errors import (
@@ -299,40 +300,74 @@ class SpacesClient:
         delimiter: str | None = None,
         start_after: str | None = None,
         page_size: int = 1000,
+        read_ahead: bool = False,
     ) -> AsyncIterator[ListPage]:
         """Every page of a listing, in key order: ListObjectsV2, or V1 where the endpoint
-        does not implement V2 (remembered for the rest of the client's life)."""
-        token: str | None = None
-        first = True
-        while True:
-            if self._list_v1:
-                page = await self._list_v1_page(
+        does not implement V2 (remembered for the rest of the client's life).
+
+        ``read_ahead``: each next page is requested as soon as a page arrives, so the server
+        works on it while the caller handles this one (a caller that reads every page, as
+        sync does; one that stops early has asked for one page it never reads)."""
+
+        def fetch(token: str | None) -> Coroutine[Any, Any, ListPage]:
+            return self._list_page(
+                bucket,
+                prefix=prefix,
+                delimiter=delimiter,
+                start_after=start_after,
+                token=token,
+                page_size=page_size,
+            )
+
+        page = await fetch(None)
+        ahead: asyncio.Future[ListPage] | None = None
+        try:
+            while True:
+                token = page.next_token if page.is_truncated else None
+                if token and read_ahead:
+                    ahead = asyncio.ensure_future(fetch(token))
+                yield page
+                if not token:
+                    return
+                page = await ahead if ahead is not None else await fetch(token)
+                ahead = None
+        finally:
+            if ahead is not None and not ahead.cancel() and not ahead.cancelled():
+                ahead.exception()  # retrieved: a failure of a page nobody reads is no error
+
+    async def _list_page(
+        self,
+        bucket: str,
+        *,
+        prefix: str,
+        delimiter: str | None,
+        start_after: str | None,
+        token: str | None,
+        page_size: int,
+    ) -> ListPage:
+        """One page; ``token`` None for the first. V1 is learnt from the first page's
+        NotImplemented (a later page's is an error)."""
+        if not self._list_v1:
+            try:
+                return await self._list_v2_page(
                     bucket,
                     prefix=prefix,
                     delimiter=delimiter,
-                    marker=start_after if first else token,
+                    start_after=start_after if token is None else None,
+                    token=token,
                     page_size=page_size,
                 )
-            else:
-                try:
-                    page = await self._list_v2_page(
-                        bucket,
-                        prefix=prefix,
-                        delimiter=delimiter,
-                        start_after=start_after if first else None,
-                        token=token,
-                        page_size=page_size,
-                    )
-                except NotImplementedByEndpoint:
-                    if not first:
-                        raise
-                    self._list_v1 = True
-                    continue
-            yield page
-            first = False
-            if not page.is_truncated or not page.next_token:
-                return
-            token = page.next_token
+            except NotImplementedByEndpoint:
+                if token is not None:
+                    raise
+                self._list_v1 = True
+        return await self._list_v1_page(
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            marker=start_after if token is None else token,
+            page_size=page_size,
+        )
 
     async def _list_v2_page(
         self,

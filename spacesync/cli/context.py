@@ -25,7 +25,6 @@ from spacesync.engine.transfer import ProgressSink, TransferOptions, TransferRes
 from spacesync.errors import ConfigError, NotImplementedByEndpoint, S3Error, SpacesError
 from spacesync.protocol.headers import ObjectAttributes
 from spacesync.protocol.sse import SseCustomerKey
-from spacesync.settings import read_sse_c_key
 from spacesync.statedir import default_state_dir
 from spacesync.transport.http import HttpTransport, PoolOptions
 from spacesync.transport.retry import RetryPolicy
@@ -185,7 +184,12 @@ def add_sse_c_key_option(parser: argparse.ArgumentParser | argparse._ArgumentGro
 
 def sse_c_key(args: argparse.Namespace) -> SseCustomerKey | None:
     """The key ``--sse-c-key`` names, read now (a missing variable or file is a ConfigError)."""
-    return read_sse_c_key(args.sse_c_key) if args.sse_c_key else None
+    if not args.sse_c_key:
+        return None
+    # Here, not at the top: spacesync.settings is ~10 ms of start-up few runs need.
+    from spacesync.settings import read_sse_c_key
+
+    return read_sse_c_key(args.sse_c_key)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ FILE_NAME = "sync-cache.sqlite3"
 _CHUNK = 1024 * 1024
 #: Records are written in batches: one transaction per this many, and at close.
 _FLUSH_EVERY = 500
+#: Keys per look-up query (SQLite takes at least 999 parameters everywhere).
+_QUERY_KEYS = 500
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS content (
@@ -158,18 +160,28 @@ class ChecksumCache:
     # -- what was synced ------------------------------------------------------------------
 
     def recorded(self, bucket: str, key: str) -> SyncRecord | None:
+        return self.recorded_many(bucket, [key]).get(key)
+
+    def recorded_many(self, bucket: str, keys: Sequence[str]) -> dict[str, SyncRecord]:
+        """The records of those of ``keys`` that have one, by key: a query per
+        ``_QUERY_KEYS`` keys, not per key (sync asks about every listed object)."""
+        found: dict[str, SyncRecord] = {}
         with self._lock:
-            pending = self._pending.get((bucket, key))
-            if pending is not None:
-                return pending
-            row = self._db.execute(
-                "SELECT etag, path, size, mtime_ns, inode, ctime_ns FROM synced"
-                " WHERE bucket = ? AND key = ?",
-                (bucket, key),
-            ).fetchone()
-        if row is None:
-            return None
-        return SyncRecord(row[0], FileIdentity(*row[1:]))
+            for start in range(0, len(keys), _QUERY_KEYS):
+                chunk = keys[start : start + _QUERY_KEYS]
+                rows = self._db.execute(
+                    "SELECT key, etag, path, size, mtime_ns, inode, ctime_ns FROM synced"
+                    f" WHERE bucket = ? AND key IN ({','.join('?' * len(chunk))})",
+                    (bucket, *chunk),
+                )
+                for row in rows:
+                    found[row[0]] = SyncRecord(row[1], FileIdentity(*row[2:]))
+            if self._pending:
+                for key in keys:
+                    pending = self._pending.get((bucket, key))
+                    if pending is not None:
+                        found[key] = pending
+        return found
 
     def record(self, bucket: str, key: str, *, etag: str, identity: FileIdentity) -> None:
         """Remember that the object and the file now hold the same bytes."""

@@ -29,7 +29,6 @@ from spacesync.engine.scheduler import Scheduler, TaskSpawner
 from spacesync.engine.transfer import TransferResult
 from spacesync.errors import ConfigError, NotImplementedByEndpoint, S3Error, SpacesError
 from spacesync.protocol.model import DeleteOutcome, ObjectId
-from spacesync.settings import list_object_versions
 from spacesync.urls import S3Location, is_s3_url, parse_s3_url
 
 #: DeleteObjects takes at most this many keys per request.
@@ -159,6 +158,10 @@ async def _versions(
 ) -> AsyncIterator[ObjectId]:
     """Versions and delete markers under ``prefix`` whose key matches ``pattern`` (fnmatch;
     a key without wildcards matches only itself)."""
+    # Here, not at the top: spacesync.settings (every bucket setting's XML) costs sync and
+    # rm ~10 ms of start-up, and only version deletes need it.
+    from spacesync.settings import list_object_versions
+
     async for version in list_object_versions(client, bucket, prefix=prefix):
         if pattern is None or fnmatch.fnmatchcase(version.key, pattern):
             yield ObjectId(version.key, version.version_id)

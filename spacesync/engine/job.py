@@ -162,13 +162,20 @@ def _local_sources(source: Path, *, recursive: bool) -> Iterator[tuple[Path, str
 async def in_thread_batches(items: Iterator[T], batch: int = 512) -> AsyncIterator[T]:
     """Drive a blocking iterator (a directory walk) from worker threads, a batch per hop:
     the event loop never blocks on the disk, and small files don't pay a hop each."""
+    async for chunk in thread_batches(items, batch):
+        for item in chunk:
+            yield item
+
+
+async def thread_batches(items: Iterator[T], batch: int = 512) -> AsyncIterator[list[T]]:
+    """:func:`in_thread_batches` a batch at a time, for callers that handle a batch in one
+    go (sync's merge): no async step per item."""
 
     def take() -> list[T]:
         return list(itertools.islice(items, batch))
 
     while chunk := await asyncio.to_thread(take):
-        for item in chunk:
-            yield item
+        yield chunk
 
 
 class RemoteSource(NamedTuple):

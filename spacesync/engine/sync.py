@@ -32,8 +32,9 @@ import enum
 import heapq
 import json
 import os
+import re
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +55,7 @@ from spacesync.engine.job import (
     in_thread_batches,
     is_inside,
     local_path_for,
+    thread_batches,
 )
 from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import DEFAULT_PART_SIZE, PartPlan
@@ -124,8 +126,13 @@ def merge_order(key: str) -> tuple[bytes, ...]:
     """The order both sides of a merge are produced in: by path component, each by its
     UTF-8 bytes (a directory's contents come where its name sorts). S3 lists by whole-key
     bytes instead, where "a-b" and "a.b" come before "a/x" ('/' is 0x2F); some servers
-    (SeaweedFS) list by component. :func:`_listing_floor` bridges either to this order."""
-    return tuple(part.encode() for part in key.split("/"))
+    (SeaweedFS) list by component. :func:`_listing_floor` bridges either to this order.
+    (Splitting the UTF-8 bytes is splitting the key: no multi-byte sequence holds 0x2F.)"""
+    return tuple(key.encode().split(b"/"))
+
+
+#: A character below '/': where a listing by whole-key bytes and merge order may disagree.
+_BELOW_SLASH = re.compile("[\x00-\x2e]")
 
 
 def _listing_floor(listed: str) -> tuple[bytes, ...]:
@@ -133,50 +140,48 @@ def _listing_floor(listed: str) -> tuple[bytes, ...]:
     whether it lists by whole-key bytes or by component. By bytes, "a/..." may follow
     "a-b" yet precede it in merge order: the bound is cut at the first character below
     '/' (so an entry waits only while keys that would sort before it may still come)."""
-    parts = listed.split("/")
-    for level, part in enumerate(parts):
-        cut = next((i for i, char in enumerate(part) if char < "/"), None)
-        if cut is not None:
-            return (*(p.encode() for p in parts[:level]), part[:cut].encode())
-    return merge_order(listed)
+    below = _BELOW_SLASH.search(listed)
+    return merge_order(listed if below is None else listed[: below.start()])
 
 
-async def _remote_entries(
+async def _remote_batches(
     client: SpacesClient, bucket: str, prefix: str
-) -> AsyncIterator[RemoteObject]:
-    """The listing keyed by NFC relative keys, in merge order. Entries wait in a heap
-    until the listing has passed where they sort: a few at a time (neighbours of a
-    directory named like it, "a.txt" beside "a/"; keys not in NFC, whose composed form
-    sorts a little later)."""
+) -> AsyncIterator[list[RemoteObject]]:
+    """The listing keyed by NFC relative keys, in merge order, a page at a time (the
+    next page is asked for while this one is merged). Entries wait in a heap until the
+    listing has passed where they sort: a few at a time (neighbours of a directory named
+    like it, "a.txt" beside "a/"; keys not in NFC, whose composed form sorts a little
+    later)."""
     waiting: list[tuple[tuple[bytes, ...], int, RemoteObject]] = []
-    async for count, info in _enumerate(client.list_objects(bucket, prefix=prefix)):
-        relative = info.key[len(prefix) :]
-        if not relative:
-            continue  # the prefix's own folder object
-        key = nfc(relative)
-        heapq.heappush(waiting, (merge_order(key), count, RemoteObject(key, info)))
-        floor = _listing_floor(relative)
-        while waiting and waiting[0][0] <= floor:
-            yield heapq.heappop(waiting)[2]
-    while waiting:
-        yield heapq.heappop(waiting)[2]
-
-
-async def _enumerate(items: AsyncIterator[ObjectInfo]) -> AsyncIterator[tuple[int, ObjectInfo]]:
     count = 0
-    async for item in items:
-        yield count, item
-        count += 1
+    async for page in client.list_pages(bucket, prefix=prefix, read_ahead=True):
+        ready: list[RemoteObject] = []
+        for info in page.objects:
+            relative = info.key[len(prefix) :]
+            if not relative:
+                continue  # the prefix's own folder object
+            key = nfc(relative)
+            heapq.heappush(waiting, (merge_order(key), count, RemoteObject(key, info)))
+            count += 1
+            floor = _listing_floor(relative)
+            while waiting and waiting[0][0] <= floor:
+                ready.append(heapq.heappop(waiting)[2])
+        if ready:
+            yield ready
+    if waiting:
+        yield [heapq.heappop(waiting)[2] for _ in range(len(waiting))]
 
 
 # -- the merge --------------------------------------------------------------------------------
 
 
 class _Cursor:
-    """One side of the merge: its current entry, and what it skipped on the way."""
+    """One side of the merge: its current entry, and what it skipped on the way. Entries
+    come in batches: only a refill awaits."""
 
-    def __init__(self, entries: AsyncIterator[Entry | Skipped], keep: PathFilter) -> None:
-        self._entries = entries
+    def __init__(self, batches: AsyncIterator[Sequence[Entry | Skipped]], keep: PathFilter) -> None:
+        self._batches = batches
+        self._items: Iterator[Entry | Skipped] = iter(())
         self._keep = keep
         self._last: tuple[bytes, ...] | None = None
         self.current: Entry | None = None
@@ -184,7 +189,19 @@ class _Cursor:
         self.skipped: list[Skipped] = []
 
     async def advance(self) -> None:
-        async for item in self._entries:
+        while True:
+            self._take()
+            if self.current is not None:
+                return
+            batch = await anext(self._batches, None)
+            if batch is None:
+                return
+            self._items = iter(batch)
+
+    def _take(self) -> None:
+        """The next entry of the batch at hand as current (None: the batch is used up)."""
+        self.current = None
+        for item in self._items:
             if isinstance(item, Skipped):
                 self.skipped.append(item)
                 continue
@@ -204,41 +221,47 @@ class _Cursor:
                 continue
             self._last, self.current, self.order = order, item, order
             return
-        self.current = None
 
 
 Pair = tuple[Entry | None, Entry | None]
 
 
 async def merge(
-    source: AsyncIterator[Entry | Skipped],
-    destination: AsyncIterator[Entry | Skipped],
+    source: AsyncIterator[Sequence[Entry | Skipped]],
+    destination: AsyncIterator[Sequence[Entry | Skipped]],
     *,
     keep: PathFilter,
-) -> AsyncIterator[Pair | Skipped]:
-    """Two-pointer walk over two key-ordered streams: (source, destination) per key, None
-    where a side lacks it; entries ``keep`` excludes are on neither side."""
+) -> AsyncIterator[list[Pair | Skipped]]:
+    """Two-pointer walk over two key-ordered streams of batches: (source, destination) per
+    key, None where a side lacks it; entries ``keep`` excludes are on neither side. Comes
+    in batches of up to ``_DECIDE_BATCH`` pairs, each with the skips met on the way."""
     left, right = _Cursor(source, keep), _Cursor(destination, keep)
     await left.advance()
     await right.advance()
+    batch: list[Pair | Skipped] = []
+    pairs = 0
     while left.current is not None or right.current is not None:
         for cursor in (left, right):
-            for skipped in cursor.skipped:
-                yield skipped
+            batch += cursor.skipped
             cursor.skipped.clear()
         if right.current is None or (left.current is not None and left.order < right.order):
-            yield left.current, None
+            batch.append((left.current, None))
             await left.advance()
         elif left.current is None or right.order < left.order:
-            yield None, right.current
+            batch.append((None, right.current))
             await right.advance()
         else:
-            yield left.current, right.current
+            batch.append((left.current, right.current))
             await left.advance()
             await right.advance()
+        pairs += 1
+        if pairs == _DECIDE_BATCH:
+            yield batch
+            batch, pairs = [], 0
     for cursor in (left, right):
-        for skipped in cursor.skipped:
-            yield skipped
+        batch += cursor.skipped
+    if batch:
+        yield batch
 
 
 # -- actions ----------------------------------------------------------------------------------
@@ -369,6 +392,20 @@ def _seconds(when: datetime | None) -> int:
     return int(when.timestamp()) if when is not None else 0
 
 
+#: Sync records by listed key, looked up a batch of pairs at a time.
+Records = dict[str, SyncRecord]
+
+
+def _record(remote: RemoteObject, records: Records) -> SyncRecord | None:
+    """The record of this machine's last sync of the object (from the batch's
+    :meth:`SyncPlanner._records`), while the object is still the one synced (same ETag
+    listed)."""
+    record = records.get(remote.info.key)
+    if record is None or record.etag != remote.info.etag:
+        return None
+    return record
+
+
 class SyncPlanner:
     """Turns a source and a destination into a stream of actions (nothing is changed)."""
 
@@ -403,41 +440,48 @@ class SyncPlanner:
     async def plan(self) -> AsyncIterator[Action]:
         source = await self._entries(self.source)
         destination = await self._entries(self.destination)
-        pairs: list[Pair] = []
-        async for item in merge(source, destination, keep=self.options.filters):
-            if isinstance(item, Skipped):
-                yield item
-                continue
-            pairs.append(item)
-            if len(pairs) >= _DECIDE_BATCH:
+        async for batch in merge(source, destination, keep=self.options.filters):
+            pairs: list[Pair] = []
+            for item in batch:
+                if isinstance(item, Skipped):
+                    yield item
+                else:
+                    pairs.append(item)
+            if pairs:
                 for action in await asyncio.to_thread(self._decide_all, pairs):
                     yield action
-                pairs = []
-        for action in await asyncio.to_thread(self._decide_all, pairs):
-            yield action
 
-    async def _entries(self, location: Location) -> AsyncIterator[Entry | Skipped]:
+    async def _entries(self, location: Location) -> AsyncIterator[Sequence[Entry | Skipped]]:
         if isinstance(location, S3Location):
-            return _remote_entries(self.client, location.bucket, _prefix(location.key))
+            return _remote_batches(self.client, location.bucket, _prefix(location.key))
         if not await asyncio.to_thread(location.is_dir):
             if location is self.destination and not await asyncio.to_thread(location.exists):
                 return _nothing()  # created as files land in it
             raise ConfigError(f"{location} is not a directory")
         walk = walk_keys(location, follow_symlinks=self.options.follow_symlinks)
-        return in_thread_batches(walk)
+        return thread_batches(walk)
 
     def _decide_all(self, pairs: list[Pair]) -> list[Action]:
-        decided = (self._decide(src, dst) for src, dst in pairs)
+        records = self._records(pairs)
+        decided = (self._decide(src, dst, records) for src, dst in pairs)
         return [action for action in decided if action is not None]
 
-    def _decide(self, src: Entry | None, dst: Entry | None) -> Action | None:
+    def _records(self, pairs: list[Pair]) -> Records:
+        """The records of the listed objects of a batch paired with local files, in one
+        query: by listed key."""
+        if self._local_bucket is None:
+            return {}
+        keys = [side.info.key for pair in pairs for side in pair if isinstance(side, RemoteObject)]
+        return self.cache.recorded_many(self._local_bucket, keys)
+
+    def _decide(self, src: Entry | None, dst: Entry | None, records: Records) -> Action | None:
         if src is None:
             assert dst is not None
             return self._deletion(dst) if self.options.delete else None
         if _is_directory(src):
-            return None if dst is not None else self._new_directory(src)
-        reason = "new" if dst is None else self._change(src, dst)
-        return None if reason is None else self._transfer(src, dst, reason)
+            return None if dst is not None else self._new_directory(src, records)
+        reason = "new" if dst is None else self._change(src, dst, records)
+        return None if reason is None else self._transfer(src, dst, reason, records)
 
     def _deletion(self, dst: Entry) -> Action | None:
         if isinstance(dst, RemoteObject):
@@ -455,7 +499,7 @@ class SyncPlanner:
         assert isinstance(self.destination, S3Location)
         return _prefix(self.destination.key) + src.key
 
-    def _new_directory(self, src: Entry) -> Action | None:
+    def _new_directory(self, src: Entry, records: Records) -> Action | None:
         if isinstance(src, LocalDirectory):
             if not (self.options.folders and src.empty):
                 return None
@@ -465,9 +509,9 @@ class SyncPlanner:
         if isinstance(self.destination, S3Location):
             source = f"s3://{self.source.bucket}/{src.info.key}"
             return PutFolder(source, self.destination.bucket, self._remote_key(src, None))
-        return self._transfer(src, None, "new")
+        return self._transfer(src, None, "new", records)
 
-    def _transfer(self, src: Entry, dst: Entry | None, reason: str) -> Action:
+    def _transfer(self, src: Entry, dst: Entry | None, reason: str, records: Records) -> Action:
         destination = self.destination
         if isinstance(src, LocalFile):
             assert isinstance(destination, S3Location)
@@ -487,14 +531,14 @@ class SyncPlanner:
             return Refused(f"s3://{source.bucket}/{src.info.key}", error)
         if src.is_folder:
             return SyncMakeDirectory(src.info.key, target, reason)
-        mtime_ns = self._mtime(src, self._record(src))[0]
+        mtime_ns = self._mtime(src, _record(src, records))[0]
         return SyncDownload(
             source.bucket, src.info.key, src.size, target, src.info, mtime_ns, reason
         )
 
     # -- change detection ---------------------------------------------------------------
 
-    def _change(self, src: Entry, dst: Entry) -> str | None:
+    def _change(self, src: Entry, dst: Entry, records: Records) -> str | None:
         """Why ``src`` must be copied over ``dst`` (None: it need not)."""
         if _is_directory(dst):
             return "replaces a directory"
@@ -503,9 +547,11 @@ class SyncPlanner:
         compare = self.options.compare
         if compare is Compare.SIZE_ONLY:
             return None
-        local = next((e for e in (src, dst) if isinstance(e, LocalFile)), None)
-        remote = next((e for e in (src, dst) if isinstance(e, RemoteObject)), None)
-        record = self._record(remote) if remote is not None else None
+        local = src if isinstance(src, LocalFile) else dst if isinstance(dst, LocalFile) else None
+        remote = (
+            src if isinstance(src, RemoteObject) else dst if isinstance(dst, RemoteObject) else None
+        )
+        record = _record(remote, records) if remote is not None else None
         if record is not None and local is not None and record.identity == local.identity:
             return None  # neither side changed since this machine synced them
         if compare is Compare.CHECKSUM:
@@ -517,16 +563,6 @@ class SyncPlanner:
         if compare is Compare.EXACT_TIMESTAMPS:
             return "mtime" if src_time != dst_time else None
         return "newer" if src_time > dst_time else None
-
-    def _record(self, remote: RemoteObject) -> SyncRecord | None:
-        """The record of this machine's last sync of the object, while the object is still
-        the one synced (same ETag listed)."""
-        if self._local_bucket is None:
-            return None
-        record = self.cache.recorded(self._local_bucket, remote.info.key)
-        if record is None or record.etag != remote.info.etag:
-            return None
-        return record
 
     @staticmethod
     def _mtime(entry: Entry, record: SyncRecord | None) -> tuple[int, bool]:
@@ -558,7 +594,7 @@ class SyncPlanner:
         return list(dict.fromkeys(PartPlan.for_upload(size, part_size=p).part_size for p in wanted))
 
 
-async def _nothing() -> AsyncIterator[Entry | Skipped]:
+async def _nothing() -> AsyncIterator[Sequence[Entry | Skipped]]:
     return
     yield
 

@@ -18,14 +18,19 @@ from spacesync.engine.checksum_cache import FileIdentity
 
 
 def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
+    """The NFC form. ASCII is its own, and nearly every name is ASCII: checked first."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 @dataclass(frozen=True, slots=True)
 class LocalFile:
     key: str  # relative, NFC, '/'-separated
-    path: Path
-    identity: FileIdentity
+    identity: FileIdentity  # its path is the file's absolute path
+
+    @property
+    def path(self) -> Path:
+        """Built on demand: most files of a sync are compared, never transferred."""
+        return Path(self.identity.path)
 
     @property
     def size(self) -> int:
@@ -74,39 +79,44 @@ def _walk_directory(
         return
     if prefix:
         yield LocalDirectory(prefix, directory, empty=not entries)
-    ranked: list[tuple[bytes, str, os.DirEntry[str], os.stat_result]] = []
+    ranked: list[tuple[bytes, str, os.stat_result, os.DirEntry[str]]] = []
     for entry in entries:
         found = _classify(entry, follow=follow)
         if isinstance(found, Skipped):
             yield found
             continue
-        name, st = found
-        ranked.append((name.encode(), name, entry, st))
+        ranked.append((*found, entry))
     ranked.sort(key=lambda item: item[0])
     previous: tuple[bytes, str] | None = None
-    for order, name, entry, st in ranked:
+    for order, name, st, entry in ranked:
         if previous is not None and previous[0] == order:
             yield Skipped(entry.path, f"same name as {previous[1]} once Unicode-normalised (NFC)")
             continue
         previous = (order, entry.path)
-        path = Path(entry.path)
         if not stat.S_ISDIR(st.st_mode):
-            yield LocalFile(prefix + name, path, FileIdentity.of(entry.path, st))
+            # entry.path is absolute and normal (below an absolute root): no abspath per file.
+            identity = FileIdentity(
+                entry.path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
+            )
+            yield LocalFile(prefix + name, identity)
         elif (st.st_dev, st.st_ino) in ancestors:
             yield Skipped(entry.path, "symbolic link loop: not followed")
         else:
             yield from _walk_directory(
-                path,
+                Path(entry.path),
                 f"{prefix}{name}/",
                 follow=follow,
                 ancestors=ancestors | {(st.st_dev, st.st_ino)},
             )
 
 
-def _classify(entry: os.DirEntry[str], *, follow: bool) -> tuple[str, os.stat_result] | Skipped:
-    """The NFC name and stat of a regular file or directory, or why it is skipped."""
+def _classify(
+    entry: os.DirEntry[str], *, follow: bool
+) -> tuple[bytes, str, os.stat_result] | Skipped:
+    """The NFC name's UTF-8 bytes (its merge order), the NFC name and the stat of a regular
+    file or directory, or why it is skipped."""
     try:
-        entry.name.encode()
+        raw = entry.name.encode()
     except UnicodeEncodeError:
         return Skipped(entry.path, "name is not valid UTF-8")
     try:
@@ -119,4 +129,7 @@ def _classify(entry: os.DirEntry[str], *, follow: bool) -> tuple[str, os.stat_re
         return Skipped(entry.path, f"cannot be read: {error.strerror or error}")
     if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
         return Skipped(entry.path, "not a regular file")
-    return nfc(entry.name), st
+    if entry.name.isascii():
+        return raw, entry.name, st
+    name = nfc(entry.name)
+    return name.encode(), name, st

@@ -39,3 +39,21 @@ def test_version_and_help_import_no_verb_module() -> None:
     assert done.returncode == 0, done.stderr
     for verb in commands.VERBS:
         assert verb.name in done.stdout
+
+
+def test_sync_imports_no_bucket_settings() -> None:
+    """``spacesync.settings`` (every bucket setting's XML) is start-up a sync does not need."""
+    probe = (
+        "import sys\n"
+        "from spacesync.cli.main import main\n"
+        "try:\n"
+        "    main(['sync', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('spacesync.settings', 'spacesync.protocol.bucket_config', 'tqdm')"
+        " if m in sys.modules]\n"
+        "print(heavy, file=sys.stderr)\n"
+        "sys.exit(1 if heavy else 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -14,9 +14,9 @@ import pytest
 
 from spacesync.engine.checksum_cache import ChecksumCache, FileIdentity, hash_file
 from spacesync.engine.filters import EXCLUDE, INCLUDE, FilterRule, PathFilter
-from spacesync.engine.sync import RemoteObject, _remote_entries, merge, merge_order
+from spacesync.engine.sync import RemoteObject, _remote_batches, merge, merge_order
 from spacesync.engine.walk import LocalDirectory, LocalFile, Skipped, walk_keys
-from spacesync.protocol.model import ObjectInfo
+from spacesync.protocol.model import ListPage, ObjectInfo
 
 
 def touch(root: Path, *names: str) -> None:
@@ -49,7 +49,7 @@ def test_walk_yields_keys_in_merge_order(tmp_path: Path) -> None:
 async def test_a_byte_ordered_listing_comes_out_in_merge_order(keys: list[str]) -> None:
     """S3 lists by whole-key bytes, SeaweedFS by component: both give merge order."""
     for lister in (FakeLister(keys), FakeLister(keys, order=merge_order)):
-        entries = await collect(_remote_entries(lister, "b", ""))  # type: ignore[arg-type]
+        entries = await flatten(_remote_batches(lister, "b", ""))  # type: ignore[arg-type]
         assert [e.key for e in entries] == sorted(keys, key=merge_order)  # type: ignore[attr-defined]
 
 
@@ -105,38 +105,49 @@ def info(key: str, size: int = 1) -> ObjectInfo:
 
 
 class FakeLister:
+    """Pages of ``page_size`` keys (small, so that reordering crosses page boundaries)."""
+
     def __init__(
-        self, keys: Iterable[str], *, order: Callable[[str], Any] = lambda k: k.encode()
+        self,
+        keys: Iterable[str],
+        *,
+        order: Callable[[str], Any] = lambda k: k.encode(),
+        page_size: int = 2,
     ) -> None:
         self.keys = sorted(keys, key=order)
+        self.page_size = page_size
 
-    async def list_objects(self, bucket: str, *, prefix: str = "") -> AsyncIterator[ObjectInfo]:
-        for key in self.keys:
-            if key.startswith(prefix):
-                yield info(key)
+    async def list_pages(
+        self, bucket: str, *, prefix: str = "", read_ahead: bool = False
+    ) -> AsyncIterator[ListPage]:
+        listed = [info(key) for key in self.keys if key.startswith(prefix)]
+        for start in range(0, len(listed), self.page_size):
+            objects = listed[start : start + self.page_size]
+            more = start + self.page_size < len(listed)
+            yield ListPage(objects, [], is_truncated=more, next_token="t" if more else None)
 
 
-async def collect(items: AsyncIterator[object]) -> list[object]:
-    return [item async for item in items]
+async def flatten(batches: AsyncIterator[Iterable[object]]) -> list[object]:
+    return [item async for batch in batches for item in batch]
 
 
 async def test_remote_nfd_keys_are_reordered_by_their_nfc_form() -> None:
     nfd = unicodedata.normalize("NFD", "p/é")
     lister = FakeLister(["p/e", nfd, "p/f", "p/z"])
-    entries = await collect(_remote_entries(lister, "b", "p/"))  # type: ignore[arg-type]
+    entries = await flatten(_remote_batches(lister, "b", "p/"))  # type: ignore[arg-type]
     assert [e.key for e in entries if isinstance(e, RemoteObject)] == ["e", "f", "z", "é"]
     assert [e.info.key for e in entries if isinstance(e, RemoteObject)][-1] == nfd
 
 
 async def test_merge_pairs_keys_and_reports_twins() -> None:
-    async def stream(*entries: object) -> AsyncIterator[object]:
-        for entry in entries:
-            yield entry
+    async def stream(*entries: object) -> AsyncIterator[list[object]]:
+        for entry in entries:  # one a batch: each step of the merge crosses a batch boundary
+            yield [entry]
 
     identity = FileIdentity("/x", 1, 0, 0, 0)
-    local = [LocalFile(k, Path(k), identity) for k in ("a", "c", "é")]
+    local = [LocalFile(k, identity) for k in ("a", "c", "é")]
     remote = [RemoteObject(k, info(k)) for k in ("b", "c", "é", "é")]
-    merged = await collect(merge(stream(*local), stream(*remote), keep=PathFilter()))  # type: ignore[arg-type]
+    merged = await flatten(merge(stream(*local), stream(*remote), keep=PathFilter()))  # type: ignore[arg-type]
     pairs = []
     for item in merged[:4]:
         assert isinstance(item, tuple)
@@ -173,3 +184,32 @@ def test_cache_reads_a_file_once_while_its_identity_holds(tmp_path: Path) -> Non
     cache.flush()
     record = cache.recorded("b", "k")
     assert record is not None and record.identity == identity
+
+
+def test_records_are_looked_up_many_keys_per_query() -> None:
+    """Flushed and pending records alike, by key; other buckets' and unknown keys are not
+    found; more keys than one query takes are split."""
+    cache = ChecksumCache(None)
+    identity = FileIdentity("/f", 1, 2, 3, 4)
+    for i in range(0, 1200, 2):
+        cache.record("b", f"k{i}", etag=f"e{i}", identity=identity)
+    cache.flush()
+    cache.record("b", "pending", etag="p", identity=identity)
+    cache.record("b", "k0", etag="newer", identity=identity)
+    cache.record("other", "k1", etag="x", identity=identity)
+    keys = [f"k{i}" for i in range(1200)] + ["pending", "missing"]
+    found = cache.recorded_many("b", keys)
+    assert set(found) == {f"k{i}" for i in range(0, 1200, 2)} | {"pending"}
+    assert found["k2"].etag == "e2" and found["k0"].etag == "newer"
+    assert found["pending"].identity == identity
+    assert cache.recorded_many("b", []) == {}
+
+
+def test_walk_gives_absolute_paths_and_identities(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    touch(tmp_path, "d/f", "g")
+    monkeypatch.chdir(tmp_path)
+    files = [e for e in walk_keys(Path("."), follow_symlinks=False) if isinstance(e, LocalFile)]
+    assert [(f.key, f.path) for f in files] == [("d/f", tmp_path / "d/f"), ("g", tmp_path / "g")]
+    assert all(f.identity == FileIdentity.of(f.path, f.path.stat()) for f in files)

@@ -14,7 +14,7 @@ import pytest
 
 from spacesync.engine.checksum_cache import ChecksumCache
 from spacesync.engine.sync import SyncOptions, SyncPlanner
-from spacesync.protocol.model import ObjectInfo
+from spacesync.protocol.model import ListPage, ObjectInfo
 from spacesync.urls import S3Location
 from tests.sync.support import TRANSFER
 
@@ -24,15 +24,19 @@ COUNT = 100_000
 class Listing:
     """Keys d000/f00000 … in order, each 10 bytes, last modified long ago."""
 
-    async def list_objects(self, bucket: str, *, prefix: str = "") -> AsyncIterator[ObjectInfo]:
+    async def list_pages(
+        self, bucket: str, *, prefix: str = "", read_ahead: bool = False
+    ) -> AsyncIterator[ListPage]:
         old = datetime(2000, 1, 1, tzinfo=UTC)
         etag = hashlib.md5(b"0123456789").hexdigest()
-        for i in range(COUNT):
-            yield ObjectInfo(
-                key=f"d{i // 1000:03d}/f{i:05d}", size=10, etag=etag, last_modified=old
-            )
-            if i % 1000 == 0:
-                await asyncio.sleep(0)
+        for start in range(0, COUNT, 1000):
+            objects = [
+                ObjectInfo(key=f"d{i // 1000:03d}/f{i:05d}", size=10, etag=etag, last_modified=old)
+                for i in range(start, start + 1000)
+            ]
+            more = start + 1000 < COUNT
+            yield ListPage(objects, [], is_truncated=more, next_token="t" if more else None)
+            await asyncio.sleep(0)
 
 
 def make_tree(root: Path) -> None:

@@ -6,6 +6,7 @@ HTML page); every ordinary exchange is tested against the real server in tests/i
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -126,3 +127,48 @@ async def test_proxy_html_error_page_is_a_typed_error(
     with pytest.raises(ServerError) as caught:
         await client.list_buckets()
     assert "502 Bad Gateway" in str(caught.value)
+
+
+def v2_page(key: str, *, token: str | None) -> str:
+    more = f"<IsTruncated>true</IsTruncated><NextContinuationToken>{token}</NextContinuationToken>"
+    return (
+        f"<ListBucketResult {NS}><Name>b</Name>"
+        f"{more if token else '<IsTruncated>false</IsTruncated>'}"
+        f"<Contents><Key>{key}</Key><ETag>&quot;e&quot;</ETag><Size>1</Size></Contents>"
+        "</ListBucketResult>"
+    )
+
+
+async def test_read_ahead_asks_for_the_next_page_before_it_is_read(
+    client: SpacesClient, server: ScriptedServer
+) -> None:
+    """Timing the real server cannot show: the second request is out while the caller still
+    holds the first page."""
+    server.add("GET", Reply(200, v2_page("a", token="t1")), Reply(200, v2_page("b", token=None)))
+    pages = client.list_pages("b", read_ahead=True)
+    first = await anext(pages)
+    for _ in range(200):
+        if len(server.seen) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert len(server.seen) == 2 and "continuation-token=t1" in server.seen[1].path_qs
+    rest = [page async for page in pages]
+    assert [o.key for page in (first, *rest) for o in page.objects] == ["a", "b"]
+    assert len(server.seen) == 2
+
+
+async def test_read_ahead_left_early_drops_the_page_asked_for(
+    client: SpacesClient, server: ScriptedServer
+) -> None:
+    """A caller that stops after a page: the page asked for ahead failed meanwhile, and
+    that is nobody's error."""
+    server.add("GET", Reply(200, v2_page("a", token="t1")), Reply(400, error_xml("InvalidToken")))
+    pages = client.list_pages("b", read_ahead=True)
+    assert [o.key for o in (await anext(pages)).objects] == ["a"]
+    for _ in range(200):
+        if len(server.seen) == 2:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)  # the failed reply is in
+    await pages.aclose()
+    assert len(server.seen) == 2
