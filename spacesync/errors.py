@@ -206,6 +206,25 @@ _BY_STATUS: dict[int, type[S3Error]] = {
 }
 
 
+#: Codes that say the same of every request a job would make (its bucket or its credentials
+#: are wrong, not one object): a job stops at the first rather than failing each file alike.
+_JOB_WIDE_CODES = frozenset(
+    {
+        "NoSuchBucket",
+        "InvalidBucketName",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AllAccessDisabled",
+        "ExpiredToken",
+    }
+)
+
+
+def fails_every_request(error: BaseException | None) -> bool:
+    """Whether ``error`` would recur on every other request of the same job."""
+    return isinstance(error, S3Error) and error.code in _JOB_WIDE_CODES
+
+
 def s3_error_from(
     code: str,
     message: str,

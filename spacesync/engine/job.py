@@ -33,7 +33,13 @@ from spacesync.engine.transfer import (
 )
 from spacesync.engine.upload import Uploader
 from spacesync.engine.walk import LocalFile, Skipped, walk_keys
-from spacesync.errors import ConfigError, LocalFileError, SpacesError, UnsafeKey
+from spacesync.errors import (
+    ConfigError,
+    LocalFileError,
+    SpacesError,
+    UnsafeKey,
+    fails_every_request,
+)
 from spacesync.protocol.model import ObjectHead, ObjectInfo
 from spacesync.protocol.sse import SseCustomerKey
 from spacesync.urls import S3Location
@@ -326,7 +332,9 @@ class CopyJob:
     async def run(
         self, items: AsyncIterator[Item], *, on_result: Callable[[TransferResult], None]
     ) -> JobSummary:
-        """Start each item as a file slot frees up; one file's failure never stops the rest."""
+        """Start each item as a file slot frees up; one file's failure never stops the rest,
+        unless it would recur on every file (a missing bucket, bad credentials): then that
+        error ends the job, raised once, and the transfers in flight are cancelled."""
         summary = JobSummary()
         started = time.monotonic()
 
@@ -369,6 +377,9 @@ class CopyJob:
             )
         finally:
             slot.release()
+        if fails_every_request(result.error):
+            assert result.error is not None
+            raise result.error
         result.retries = tally.count
         finish(result)
 

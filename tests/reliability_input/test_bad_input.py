@@ -381,6 +381,12 @@ CASES: list[Case] = [
     Case("missing-bucket", ("ls", "s3://no-such-bucket-here"), 1, "NoSuchBucket"),
     Case("missing-bucket-upload", ("cp", "{tmp}/f.txt", "s3://no-such-bucket-here/f"), 1,
          "NoSuchBucket", setup=files(**{"f.txt": b"1"}), check=file_is("f.txt", b"1")),
+    # One line, not one per file: a missing bucket or a bad secret ends the whole job.
+    Case("missing-bucket-recursive", ("cp", "-r", "{tmp}/d", "s3://no-such-bucket-here/"), 1,
+         "NoSuchBucket", setup=files(**{f"d__f{n}.txt": b"1" for n in range(40)})),
+    Case("bad-secret-recursive", ("cp", "-r", "{tmp}/d", f"{B}/d/"), 1, "SignatureDoesNotMatch",
+         env={"SPACES_SECRET": "not-the-secret"},
+         setup=files(**{f"d__f{n}.txt": b"1" for n in range(40)}), check=absent("d/f0.txt")),
     Case("invalid-bucket-name", ("mb", "s3://Bad_Name"), 2, "invalid bucket name"),
     Case("bucket-name-too-short", ("mb", "s3://ab"), 2, "3 to 63 characters"),
     Case("not-an-s3-url", ("ls", "http://example/bucket"), 2, "not an s3:// URL"),
