@@ -84,8 +84,10 @@ async def test_ctrl_c_keeps_the_journal_and_says_how_to_resume(
 ) -> None:
     source = tmp_path / "big.bin"
     expected = await asyncio.to_thread(write_big, source, SIZE, seed=22)
+    # 1 s per part PUT: after the second part, two more rounds (2 s) remain for Ctrl-C to
+    # land in, however late a loaded machine lets this test see the journal.
     slow = FaultProxy(
-        cli.env["SPACES_ENDPOINT"], latency=0.3, rules=[Rule(Fault.LATENCY, method="PUT")]
+        cli.env["SPACES_ENDPOINT"], latency=1.0, rules=[Rule(Fault.LATENCY, method="PUT")]
     )
     journals = JournalStore(Path(cli.env["XDG_STATE_HOME"]) / "spacesync" / "journals")
     args = ("cp", str(source), f"s3://{bucket}/big", *PART_OPTIONS, "--json")
