@@ -10,7 +10,6 @@ import re
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, TextIO
 
@@ -21,7 +20,12 @@ from spacesync.doctor import load_report
 from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import DEFAULT_PART_SIZE
 from spacesync.engine.scheduler import DEFAULT_CONCURRENCY, DEFAULT_MAX_MEMORY, Scheduler
-from spacesync.engine.transfer import ProgressSink, TransferOptions, TransferResult, count_retry
+from spacesync.engine.transfer import (
+    TransferContext,
+    TransferOptions,
+    TransferResult,
+    count_retry,
+)
 from spacesync.errors import ConfigError, NotImplementedByEndpoint, S3Error, SpacesError
 from spacesync.protocol.headers import ObjectAttributes
 from spacesync.protocol.sse import SseCustomerKey
@@ -192,21 +196,15 @@ def sse_c_key(args: argparse.Namespace) -> SseCustomerKey | None:
     return read_sse_c_key(args.sse_c_key)
 
 
-@dataclass(frozen=True)
-class TransferSetup:
-    scheduler: Scheduler
-    journals: JournalStore | None
-    progress: ProgressSink
-    options: TransferOptions
-
-
-def transfer_setup(
+def transfer_context(
     args: argparse.Namespace, client: SpacesClient, *, attributes: ObjectAttributes | None
-) -> TransferSetup:
+) -> TransferContext:
+    """The one place a verb's transfer options become the engine's context."""
     if args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
     state_dir = args.state_dir or default_state_dir()
-    return TransferSetup(
+    return TransferContext(
+        client=client,
         scheduler=Scheduler(
             concurrency=args.concurrency,
             max_memory=args.max_memory,

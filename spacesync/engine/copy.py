@@ -9,45 +9,34 @@ from __future__ import annotations
 import contextlib
 import time
 
-from spacesync.client import SpacesClient
 from spacesync.engine.plan import PartPlan
-from spacesync.engine.scheduler import Lease, Scheduler, run_shielded
-from spacesync.engine.transfer import ProgressSink, TransferOptions, TransferResult
+from spacesync.engine.scheduler import Lease, run_shielded
+from spacesync.engine.transfer import TransferContext, TransferResult
 from spacesync.errors import IntegrityError, PreconditionFailed, SourceChanged
 from spacesync.protocol.headers import Conditions, ObjectAttributes
 from spacesync.protocol.model import CompletedPart, ObjectHead
 
 
 class ServerSideCopier:
-    def __init__(
-        self,
-        *,
-        client: SpacesClient,
-        scheduler: Scheduler,
-        progress: ProgressSink,
-        options: TransferOptions,
-    ) -> None:
-        self._client = client
-        self._scheduler = scheduler
-        self._progress = progress
-        self._options = options
+    def __init__(self, context: TransferContext) -> None:
+        self._context = context
 
     async def copy(
         self, *, source_bucket: str, source_key: str, bucket: str, key: str
     ) -> TransferResult:
         started = time.monotonic()
-        sse = self._options.sse
-        head = await self._client.head_object(source_bucket, source_key, sse=sse)
+        sse = self._context.options.sse
+        head = await self._context.client.head_object(source_bucket, source_key, sse=sse)
         pinned = Conditions(if_match=head.etag)
         try:
-            if head.size <= self._options.copy_threshold:
-                async with self._scheduler.request(put_object=(bucket, key)):
-                    outcome = await self._client.copy_object(
+            if head.size <= self._context.options.copy_threshold:
+                async with self._context.scheduler.request(put_object=(bucket, key)):
+                    outcome = await self._context.client.copy_object(
                         source_bucket=source_bucket,
                         source_key=source_key,
                         bucket=bucket,
                         key=key,
-                        attributes=self._options.attributes,
+                        attributes=self._context.options.attributes,
                         conditions=pinned,
                         source_sse=sse,
                         sse=sse,
@@ -61,7 +50,7 @@ class ServerSideCopier:
             raise SourceChanged(
                 f"s3://{source_bucket}/{source_key} changed during the copy"
             ) from error
-        self._progress.advance(head.size)
+        self._context.progress.advance(head.size)
         return TransferResult(
             source=f"s3://{source_bucket}/{source_key}",
             destination=f"s3://{bucket}/{key}",
@@ -73,10 +62,10 @@ class ServerSideCopier:
     async def _copy_parts(
         self, head: ObjectHead, *, source_bucket: str, source_key: str, bucket: str, key: str
     ) -> str:
-        plan = PartPlan.for_upload(head.size, part_size=self._options.copy_part_size)
-        attributes = self._options.attributes or _attributes_of(head)
-        sse = self._options.sse
-        upload_id = await self._client.create_multipart_upload(
+        plan = PartPlan.for_upload(head.size, part_size=self._context.options.copy_part_size)
+        attributes = self._context.options.attributes or _attributes_of(head)
+        sse = self._context.options.sse
+        upload_id = await self._context.client.create_multipart_upload(
             bucket, key, attributes=attributes, sse=sse
         )
         etags: dict[int, str] = {}
@@ -84,7 +73,7 @@ class ServerSideCopier:
 
             async def copy_part(number: int, start: int, end: int, lease: Lease) -> None:
                 try:
-                    outcome = await self._client.upload_part_copy(
+                    outcome = await self._context.client.upload_part_copy(
                         source_bucket=source_bucket,
                         source_key=source_key,
                         bucket=bucket,
@@ -101,11 +90,11 @@ class ServerSideCopier:
                     lease.release()
                 etags[number] = outcome.etag
 
-            async with self._scheduler.tasks() as spawner:
+            async with self._context.scheduler.tasks() as spawner:
                 for part in plan:
-                    lease = await self._scheduler.lease(put_object=(bucket, key))
+                    lease = await self._context.scheduler.lease(put_object=(bucket, key))
                     spawner.spawn(copy_part(part.number, part.offset, part.end, lease), lease=lease)
-            done = await self._client.complete_multipart_upload(
+            done = await self._context.client.complete_multipart_upload(
                 bucket,
                 key,
                 upload_id=upload_id,
@@ -115,7 +104,7 @@ class ServerSideCopier:
             # A copy is cheap to redo, so there is nothing to resume: never leave the upload.
             with contextlib.suppress(Exception):
                 await run_shielded(
-                    self._client.abort_multipart_upload(bucket, key, upload_id=upload_id)
+                    self._context.client.abort_multipart_upload(bucket, key, upload_id=upload_id)
                 )
             raise
         if not done.etag.endswith(f"-{plan.count}"):

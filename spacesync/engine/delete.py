@@ -256,7 +256,7 @@ async def move(
         else:
             on_removed(str(path), None)
 
-    async with job.scheduler.tasks() as spawner:
+    async with job.context.scheduler.tasks() as spawner:
         if isinstance(source, S3Location):
             spawner.spawn(remove_objects(source.bucket))
 

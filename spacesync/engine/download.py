@@ -37,7 +37,6 @@ checked as the bytes go out; a mismatch can only be reported after they went.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import errno
 import hashlib
@@ -45,7 +44,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -58,12 +57,16 @@ from spacesync.engine.journal import (
     SYNC_EVERY_SECONDS,
     DownloadJournal,
     JournalPart,
-    JournalStore,
     RemoteIdentity,
 )
 from spacesync.engine.plan import MiB, PartPlan, PartRange
 from spacesync.engine.scheduler import Lease, Scheduler, run_shielded
-from spacesync.engine.transfer import META_PART_SIZE, ProgressSink, TransferOptions, TransferResult
+from spacesync.engine.transfer import (
+    META_PART_SIZE,
+    ProgressSink,
+    TransferContext,
+    TransferResult,
+)
 from spacesync.errors import (
     ConnectionClosed,
     IntegrityError,
@@ -515,6 +518,7 @@ class _Download:
 
     def __init__(self, owner: Downloader, *, bucket: str, key: str) -> None:
         self.owner = owner
+        self.context = owner.context
         self.bucket = bucket
         self.key = key
         self.phase = Phase.PROBING
@@ -530,19 +534,19 @@ class _Download:
 
     def plan(self, head: ObjectHead, *, part_size: int) -> tuple[PartPlan, bool]:
         """Ranges to fetch, and whether they are ranged GETs (vs one plain GET)."""
-        if head.size <= self.owner.options.multipart_threshold:
+        if head.size <= self.context.options.multipart_threshold:
             return PartPlan.for_download(head.size, part_size=max(head.size, 1)), False
         return PartPlan.for_download(head.size, part_size=part_size), True
 
     def ranges(self, head: ObjectHead) -> _Ranges:
         return _Ranges(
-            client=self.owner.client,
-            progress=self.owner.progress,
+            client=self.context.client,
+            progress=self.context.progress,
             bucket=self.bucket,
             key=self.key,
             etag=head.etag,
             size=head.size,
-            sse=self.owner.options.sse,
+            sse=self.context.options.sse,
         )
 
     def result(
@@ -630,8 +634,8 @@ class _FileDownload(_Download):
             return known
         if known is not None and not _MULTIPART_ETAG.fullmatch(known.etag.lower()):
             return ObjectHead(size=known.size, etag=known.etag, last_modified=known.last_modified)
-        return await self.owner.client.head_object(
-            self.bucket, self.key, sse=self.owner.options.sse
+        return await self.context.client.head_object(
+            self.bucket, self.key, sse=self.context.options.sse
         )
 
     async def _prepare(
@@ -640,11 +644,11 @@ class _FileDownload(_Download):
         """Open the temp file, resuming an earlier run's ranges where they are still good;
         returns the plan, whether it is ranged, and the part numbers already fetched."""
         self.move(Phase.PREPARING)
-        owner = self.owner
+        context = self.context
         remote = RemoteIdentity(self.bucket, self.key, head.etag, head.size)
         wanted = check.segments.part_size if check is not None and check.multipart else None
-        plan, ranged = self.plan(head, part_size=wanted or owner.options.part_size)
-        store = owner.journals if ranged and owner.options.resumable else None
+        plan, ranged = self.plan(head, part_size=wanted or context.options.part_size)
+        store = context.journals if ranged and context.options.resumable else None
         earlier, fd = await asyncio.to_thread(
             self._open_temp, remote, resumable=store is not None
         )
@@ -655,7 +659,7 @@ class _FileDownload(_Download):
         if earlier is not None:
             self.journal = earlier  # from here on a failure may keep the temp file
             done = await self.temp.run(_intact_parts, fd, earlier, plan)
-            owner.progress.advance(sum(plan.part(number).size for number in done))
+            context.progress.advance(sum(plan.part(number).size for number in done))
         elif store is not None:
             self.journal = await asyncio.to_thread(
                 partial(
@@ -664,7 +668,7 @@ class _FileDownload(_Download):
                     destination=self.destination,
                     temp_path=self.temp_path,
                     part_size=plan.part_size,
-                    now=owner.now(),
+                    now=self.owner.now(),
                 )
             )
         return plan, ranged, done
@@ -674,7 +678,7 @@ class _FileDownload(_Download):
     ) -> DownloadJournal | None:
         """The journal of an earlier run that can be resumed; any other is discarded with
         its temp file (the object changed, or the temp file is gone or the wrong size)."""
-        journals = self.owner.journals
+        journals = self.context.journals
         if journals is None:
             return None
         journal = journals.find_download(
@@ -731,36 +735,29 @@ class _FileDownload(_Download):
                 lease.release()
 
         todo = [part for part in plan if part.number not in done]
-        # File ranges lease no memory: their bodies go to disk a batch at a time.
-        async with self._journal_synced():
-            await _spawn_leased(self.owner.scheduler, todo, nbytes=lambda _: 0, work=fetch_part)
+        scheduler = self.context.scheduler
+        # The journal's syncer runs beside the parts, in a group of its own: it never ends
+        # by itself, so it is cancelled once they all have.
+        async with scheduler.tasks() as spawner:
+            syncer = spawner.spawn(self._sync_journal()) if self.journal is not None else None
+            # File ranges lease no memory: their bodies go to disk a batch at a time.
+            await _spawn_leased(scheduler, todo, nbytes=lambda _: 0, work=fetch_part)
+            if syncer is not None:
+                syncer.cancel()
 
     def _data_sync(self) -> None:
         """Make the temp file's bytes durable (before the journal vouches for them)."""
         assert self.temp is not None
         os.fdatasync(self.temp.fd)
 
-    @contextlib.asynccontextmanager
-    async def _journal_synced(self) -> AsyncIterator[None]:
+    async def _sync_journal(self) -> None:
         """Sync the journal every :data:`SYNC_EVERY_SECONDS` while the ranges are fetched,
         so parts recorded just before a stall are not lost to a kill."""
         journal, temp = self.journal, self.temp
-        if journal is None or temp is None:
-            yield
-            return
-
-        async def periodically() -> None:
-            while True:
-                await asyncio.sleep(SYNC_EVERY_SECONDS)
-                await temp.run(journal.sync, self._data_sync)
-
-        syncer = asyncio.ensure_future(periodically())
-        try:
-            yield
-        finally:
-            syncer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await syncer
+        assert journal is not None and temp is not None
+        while True:
+            await asyncio.sleep(SYNC_EVERY_SECONDS)
+            await temp.run(journal.sync, self._data_sync)
 
     async def _fetch_part(
         self, part: PartRange, *, whole: bool, check: EtagCheck | None, ranges: _Ranges
@@ -850,8 +847,8 @@ class _StreamDownload(_Download):
 
     async def run(self) -> TransferResult:
         try:
-            head = await self.owner.client.head_object(
-                self.bucket, self.key, sse=self.owner.options.sse
+            head = await self.context.client.head_object(
+                self.bucket, self.key, sse=self.context.options.sse
             )
             ranges = self.ranges(head)
             check = self.owner.etag_check(head)
@@ -874,7 +871,7 @@ class _StreamDownload(_Download):
         writer puts them out in order and hashes them as they go."""
         self.move(Phase.FETCHING)
         # In order, any range size hashes every segment: no need for the recorded one.
-        plan, ranged = self.plan(head, part_size=self.owner.options.part_size)
+        plan, ranged = self.plan(head, part_size=self.context.options.part_size)
         in_order = SegmentHasher(check, 1) if check is not None else None
         # Met first by its fetcher or by the writer, whichever runs first.
         slots: dict[int, _Buffered] = {}
@@ -905,7 +902,7 @@ class _StreamDownload(_Download):
                 del slots[number]
 
         await _spawn_leased(
-            self.owner.scheduler,
+            self.context.scheduler,
             plan,
             nbytes=lambda part: part.size,
             work=buffer,
@@ -922,27 +919,14 @@ class _StreamDownload(_Download):
 class Downloader:
     """Downloads objects for one job, under its scheduler's concurrency and memory budget."""
 
-    def __init__(
-        self,
-        *,
-        client: SpacesClient,
-        scheduler: Scheduler,
-        journals: JournalStore | None,
-        progress: ProgressSink,
-        options: TransferOptions,
-        now: Callable[[], float] = time.time,
-    ) -> None:
-        self.client = client
-        self.scheduler = scheduler
-        self.journals = journals
-        self.progress = progress
-        self.options = options
+    def __init__(self, context: TransferContext, *, now: Callable[[], float] = time.time) -> None:
+        self.context = context
         self.now = now
 
     def etag_check(self, head: ObjectHead) -> EtagCheck | None:
         """How to verify this object's bytes against its ETag; None where the ETag says
         nothing about them (SSE-C, or a multipart ETag whose part size is unknown)."""
-        return None if self.options.sse is not None else EtagCheck.for_head(head)
+        return None if self.context.options.sse is not None else EtagCheck.for_head(head)
 
     async def download_file(
         self, *, bucket: str, key: str, destination: Path, known: Known | None = None

@@ -22,12 +22,10 @@ from typing import NamedTuple, TypeVar
 from spacesync.client import SpacesClient
 from spacesync.engine.copy import ServerSideCopier
 from spacesync.engine.download import Downloader, Known
-from spacesync.engine.journal import JournalStore
-from spacesync.engine.scheduler import FileSlot, Scheduler
+from spacesync.engine.scheduler import FileSlot
 from spacesync.engine.transfer import (
-    ProgressSink,
     RetryTally,
-    TransferOptions,
+    TransferContext,
     TransferResult,
     current_tally,
 )
@@ -227,36 +225,11 @@ async def remote_sources(
 class CopyJob:
     """Runs the transfers of one ``cp``: uploads, downloads and server-side copies."""
 
-    def __init__(
-        self,
-        *,
-        client: SpacesClient,
-        scheduler: Scheduler,
-        journals: JournalStore | None,
-        progress: ProgressSink,
-        options: TransferOptions,
-    ) -> None:
-        self.client = client
-        self.scheduler = scheduler
-        self.options = options
-        self.progress = progress
-        self.uploader = Uploader(
-            client=client,
-            scheduler=scheduler,
-            journals=journals,
-            progress=progress,
-            options=options,
-        )
-        self.downloader = Downloader(
-            client=client,
-            scheduler=scheduler,
-            journals=journals,
-            progress=progress,
-            options=options,
-        )
-        self.copier = ServerSideCopier(
-            client=client, scheduler=scheduler, progress=progress, options=options
-        )
+    def __init__(self, context: TransferContext) -> None:
+        self.context = context
+        self.uploader = Uploader(context)
+        self.downloader = Downloader(context)
+        self.copier = ServerSideCopier(context)
         #: Directories this job made (or found) for its downloads: one mkdir hop each, not
         #: one per file.
         self._directories: set[Path] = set()
@@ -292,7 +265,9 @@ class CopyJob:
                 yield Upload(path, destination.bucket, key, size)
             return
         many = recursive or has_wildcard(source.key)
-        entries = remote_sources(self.client, source, recursive=recursive, sse=self.options.sse)
+        entries = remote_sources(
+            self.context.client, source, recursive=recursive, sse=self.context.options.sse
+        )
         async for listed in entries:
             if isinstance(destination, S3Location):
                 key = (
@@ -342,16 +317,16 @@ class CopyJob:
             summary.files += 1
             summary.nbytes += result.size if result.ok else 0
             summary.failed += 0 if result.ok else 1
-            self.progress.file_done(result)
+            self.context.progress.file_done(result)
             on_result(result)
 
-        async with self.scheduler.tasks() as spawner:
+        async with self.context.scheduler.tasks() as spawner:
             async for item in items:
                 if isinstance(item, Refused):
                     finish(TransferResult(item.source, "", error=item.error))
                     continue
-                self.progress.add_work(files=1, nbytes=getattr(item, "size", 0))
-                slot = await self.scheduler.file_slot()
+                self.context.progress.add_work(files=1, nbytes=getattr(item, "size", 0))
+                slot = await self.context.scheduler.file_slot()
                 spawner.spawn(self._transfer(item, slot, finish))
         summary.seconds = time.monotonic() - started
         return summary

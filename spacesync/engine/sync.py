@@ -57,10 +57,8 @@ from spacesync.engine.job import (
     local_path_for,
     thread_batches,
 )
-from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import DEFAULT_PART_SIZE, PartPlan
-from spacesync.engine.scheduler import Scheduler
-from spacesync.engine.transfer import ProgressSink, TransferOptions, TransferResult
+from spacesync.engine.transfer import TransferContext, TransferOptions, TransferResult
 from spacesync.engine.walk import LocalDirectory, LocalFile, Skipped, nfc, walk_keys
 from spacesync.errors import ConfigError, LocalFileError, SpacesError, UnsafeKey, s3_error_from
 from spacesync.protocol.model import ObjectId, ObjectInfo
@@ -618,23 +616,8 @@ class _SyncJob(CopyJob):
     """The copy job's runner, plus what sync does after a transfer: record what was synced,
     and give a downloaded file the object's mtime."""
 
-    def __init__(
-        self,
-        *,
-        cache: ChecksumCache,
-        client: SpacesClient,
-        scheduler: Scheduler,
-        journals: JournalStore | None,
-        progress: ProgressSink,
-        options: TransferOptions,
-    ) -> None:
-        super().__init__(
-            client=client,
-            scheduler=scheduler,
-            journals=journals,
-            progress=progress,
-            options=options,
-        )
+    def __init__(self, context: TransferContext, *, cache: ChecksumCache) -> None:
+        super().__init__(context)
         self.cache = cache
 
     async def _run_one(self, item: Item) -> TransferResult:
@@ -725,29 +708,12 @@ class Syncer:
     server-side copies under one scheduler), then the deletions, in batches."""
 
     def __init__(
-        self,
-        *,
-        client: SpacesClient,
-        scheduler: Scheduler,
-        journals: JournalStore | None,
-        progress: ProgressSink,
-        options: TransferOptions,
-        cache: ChecksumCache,
-        sync_options: SyncOptions,
+        self, context: TransferContext, *, cache: ChecksumCache, sync_options: SyncOptions
     ) -> None:
-        self.client = client
-        self.scheduler = scheduler
-        self.options = options
+        self.context = context
         self.cache = cache
         self.sync_options = sync_options
-        self._job = _SyncJob(
-            cache=cache,
-            client=client,
-            scheduler=scheduler,
-            journals=journals,
-            progress=progress,
-            options=options,
-        )
+        self._job = _SyncJob(context, cache=cache)
 
     async def run(
         self, actions: AsyncIterator[Action], *, on_event: Callable[[SyncEvent], None]
@@ -798,10 +764,11 @@ class Syncer:
 
     async def _put_folder(self, action: PutFolder) -> SyncEvent:
         event = describe(action)
+        context = self.context
         try:
-            async with self.scheduler.request(put_object=(action.bucket, action.key)):
-                etag = await self.client.put_object(
-                    action.bucket, action.key, BytesBody(b""), attributes=self.options.attributes
+            async with context.scheduler.request(put_object=(action.bucket, action.key)):
+                etag = await context.client.put_object(
+                    action.bucket, action.key, BytesBody(b""), attributes=context.options.attributes
                 )
         except SpacesError as error:
             return replace(event, error=error)
@@ -819,7 +786,7 @@ class Syncer:
             return
         if spool.bucket is not None:
             bucket = spool.bucket
-            deleter = BatchDeleter(client=self.client, scheduler=self.scheduler)
+            deleter = BatchDeleter(client=self.context.client, scheduler=self.context.scheduler)
             # Consumed to the end, as the deleter asks: report() does not raise.
             async for outcome in deleter.delete(bucket, _object_ids(spool.actions())):
                 error = (

@@ -6,7 +6,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from spacesync.client import SpacesClient
+from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import DEFAULT_PART_SIZE
+from spacesync.engine.scheduler import Scheduler
 from spacesync.errors import SpacesError
 from spacesync.protocol.headers import ObjectAttributes
 from spacesync.protocol.sse import SseCustomerKey
@@ -76,6 +79,19 @@ class NoProgress:
 
     def file_done(self, result: TransferResult) -> None:
         pass
+
+
+@dataclass(frozen=True, slots=True)
+class TransferContext:
+    """What every transfer of one job runs against, built once by the caller and handed
+    whole to the uploader, downloader, copier, copy job and syncer, so they cannot drift."""
+
+    client: SpacesClient
+    scheduler: Scheduler
+    #: None when the job keeps no journal (--no-resume, or a stream that cannot resume).
+    journals: JournalStore | None
+    progress: ProgressSink
+    options: TransferOptions
 
 
 @dataclass(slots=True)

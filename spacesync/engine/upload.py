@@ -34,15 +34,13 @@ from typing import Any
 
 import xxhash
 
-from spacesync.client import SpacesClient
-from spacesync.engine.journal import JournalPart, JournalStore, LocalIdentity, UploadJournal
+from spacesync.engine.journal import JournalPart, LocalIdentity, UploadJournal
 from spacesync.engine.plan import MAX_PARTS, PartPlan, PartRange
 from spacesync.engine.scheduler import Lease, Scheduler, TaskSpawner, run_shielded
 from spacesync.engine.transfer import (
     META_MTIME,
     META_PART_SIZE,
-    ProgressSink,
-    TransferOptions,
+    TransferContext,
     TransferResult,
 )
 from spacesync.errors import (
@@ -295,28 +293,14 @@ def _interrupted(error: BaseException) -> bool:
     )
 
 
-
-
 class Uploader:
     """Uploads files and streams, one object at a time per call, many calls at once; all
     concurrency comes from the scheduler's leases, one per request."""
 
-    def __init__(
-        self,
-        *,
-        client: SpacesClient,
-        scheduler: Scheduler,
-        journals: JournalStore | None,
-        progress: ProgressSink,
-        options: TransferOptions,
-        now: Callable[[], float] = time.time,
-    ) -> None:
-        self._client = client
-        self._scheduler = scheduler
+    def __init__(self, context: TransferContext, *, now: Callable[[], float] = time.time) -> None:
+        self._context = context
         #: Journals only when resuming is wanted; without them every failure aborts.
-        self._journals = journals if options.resumable else None
-        self._progress = progress
-        self._options = options
+        self._journals = context.journals if context.options.resumable else None
         self._now = now
 
     # -- entry points ---------------------------------------------------------------------
@@ -327,7 +311,7 @@ class Uploader:
         upload = _ObjectUpload(bucket=bucket, key=key)
         source = await asyncio.to_thread(_Source.open, path)
         try:
-            if source.identity.size <= self._options.multipart_threshold:
+            if source.identity.size <= self._context.options.multipart_threshold:
                 await self._put_file(upload, source)
             else:
                 await self._multipart_file(upload, source)
@@ -344,7 +328,7 @@ class Uploader:
         goes as one PutObject. A stream cannot be re-read, so it is never journaled."""
         started = time.monotonic()
         upload = _ObjectUpload(bucket=bucket, key=key)
-        part_size = PartPlan.for_upload(0, part_size=self._options.part_size).part_size
+        part_size = PartPlan.for_upload(0, part_size=self._context.options.part_size).part_size
         mtime_ns = int(self._now() * 1_000_000_000)  # a stream's content is made now
         read_part = functools.partial(_read_stream_part, read, size=part_size, name=name)
         async with self._settled(upload):
@@ -385,7 +369,7 @@ class Uploader:
         attributes = self._attributes(key=upload.key, mtime_ns=source.identity.mtime_ns)
         async with (
             self._settled(upload),
-            self._scheduler.request(nbytes=size, put_object=upload.target) as lease,
+            self._context.scheduler.request(nbytes=size, put_object=upload.target) as lease,
         ):
             upload.enter(UploadState.PUTTING)
             data = await asyncio.to_thread(source.read, PartRange(1, 0, size))
@@ -402,31 +386,31 @@ class Uploader:
     ) -> None:
         """One PutObject under ``lease`` (given back once sent); its ETag must be the MD5."""
         try:
-            etag = await self._client.put_object(
+            etag = await self._context.client.put_object(
                 upload.bucket,
                 upload.key,
                 BytesBody(data.view, md5_base64=data.md5_base64),
                 attributes=attributes,
-                sse=self._options.sse,
+                sse=self._context.options.sse,
             )
         finally:
             lease.release()
         upload.sent += data.size
-        self._progress.advance(data.size)
+        self._context.progress.advance(data.size)
         await self._check_etag(upload, got=etag, expected=data.md5.hex())
         upload.enter(UploadState.DONE)
 
     # -- multipart ------------------------------------------------------------------------
 
     async def _multipart_file(self, upload: _ObjectUpload, source: _Source) -> None:
-        plan = PartPlan.for_upload(source.identity.size, part_size=self._options.part_size)
+        plan = PartPlan.for_upload(source.identity.size, part_size=self._context.options.part_size)
         async with self._settled(upload):
             todo = await self._resume(upload, source, plan)
             if upload.upload_id is None:
                 attributes = self._attributes(
                     key=upload.key, mtime_ns=source.identity.mtime_ns, part_size=plan.part_size
                 )
-                async with self._scheduler.request():
+                async with self._context.scheduler.request():
                     await self._create(
                         upload,
                         attributes=attributes,
@@ -471,8 +455,8 @@ class Uploader:
             await self._abandon(upload)
             return list(plan)
         try:
-            async with self._scheduler.request():
-                listed = await self._client.list_parts(
+            async with self._context.scheduler.request():
+                listed = await self._context.client.list_parts(
                     upload.bucket, upload.key, upload_id=journal.upload_id
                 )
         except NotFound:  # aborted or expired meanwhile: nothing to reuse or abort
@@ -493,19 +477,19 @@ class Uploader:
                 todo.append(part)
                 continue
             upload.part_etags[part.number] = recorded.etag
-            if self._options.sse is None:
+            if self._context.options.sse is None:
                 upload.md5s[part.number] = bytes.fromhex(recorded.etag)
             upload.reused += part.size
-            self._progress.advance(part.size)
+            self._context.progress.advance(part.size)
         return todo
 
     async def _reap_intent(self, upload: _ObjectUpload, journal: UploadJournal) -> None:
         """A run was killed after journaling its intent, before its upload id: abort the
         uploads of this key begun since the intent (give or take a skewed clock), the one
         it may have made among them, then forget the intent."""
-        since = datetime.fromtimestamp(journal.created + self._client.clock_offset, UTC)
-        async with self._scheduler.request():
-            await self._client.abort_uploads_since(
+        since = datetime.fromtimestamp(journal.created + self._context.client.clock_offset, UTC)
+        async with self._context.scheduler.request():
+            await self._context.client.abort_uploads_since(
                 upload.bucket, upload.key, since=since - INTENT_CLOCK_SLACK
             )
         await asyncio.to_thread(journal.discard)
@@ -532,8 +516,8 @@ class Uploader:
                 upload_id=None,
                 now=self._now(),
             )
-        upload.upload_id = await self._client.create_multipart_upload(
-            upload.bucket, upload.key, attributes=attributes, sse=self._options.sse
+        upload.upload_id = await self._context.client.create_multipart_upload(
+            upload.bucket, upload.key, attributes=attributes, sse=self._context.options.sse
         )
         if upload.journal is not None:
             await asyncio.to_thread(upload.journal.begin, upload.upload_id)
@@ -555,17 +539,17 @@ class Uploader:
         """UploadPart, then journal it; the lease goes back as soon as the part is sent."""
         assert upload.upload_id is not None
         try:
-            etag = await self._client.upload_part(
+            etag = await self._context.client.upload_part(
                 upload.bucket,
                 upload.key,
                 upload_id=upload.upload_id,
                 part_number=part.number,
                 body=BytesBody(data.view, md5_base64=data.md5_base64),
-                sse=self._options.sse,
+                sse=self._context.options.sse,
             )
         finally:
             lease.release()
-        if self._options.sse is None and etag != data.md5.hex():
+        if self._context.options.sse is None and etag != data.md5.hex():
             raise IntegrityError(
                 f"part {part.number} of s3://{upload.bucket}/{upload.key} was stored with ETag "
                 f"{etag}, not its MD5 {data.md5.hex()}"
@@ -576,7 +560,7 @@ class Uploader:
             record = JournalPart(part.number, part.offset, part.size, etag, data.xxh3)
             await asyncio.to_thread(upload.journal.record, record)
         upload.sent += data.size
-        self._progress.advance(data.size)
+        self._context.progress.advance(data.size)
 
     async def _complete(self, upload: _ObjectUpload, *, size: int) -> None:
         """CompleteMultipartUpload and the ETag check; a NoSuchUpload reply after a lost
@@ -586,8 +570,8 @@ class Uploader:
         expected = upload.expected_etag()
         parts = [CompletedPart(n, upload.part_etags[n]) for n in sorted(upload.part_etags)]
         try:
-            async with self._scheduler.request():
-                completed = await self._client.complete_multipart_upload(
+            async with self._context.scheduler.request():
+                completed = await self._context.client.complete_multipart_upload(
                     upload.bucket, upload.key, upload_id=upload.upload_id, parts=parts
                 )
             etag = completed.etag
@@ -606,25 +590,25 @@ class Uploader:
 
     async def _is_stored(self, upload: _ObjectUpload, *, size: int, etag: str) -> bool:
         try:
-            async with self._scheduler.request():
-                head = await self._client.head_object(
-                    upload.bucket, upload.key, sse=self._options.sse
+            async with self._context.scheduler.request():
+                head = await self._context.client.head_object(
+                    upload.bucket, upload.key, sse=self._context.options.sse
                 )
         except NotFound:
             return False
-        return head.size == size and (self._options.sse is not None or head.etag == etag)
+        return head.size == size and (self._context.options.sse is not None or head.etag == etag)
 
     async def _check_etag(self, upload: _ObjectUpload, *, got: str, expected: str) -> None:
         """A stored object whose ETag is not ours holds other bytes: delete it, so nothing
         corrupt is left looking whole. SSE-C ETags are not MD5s: there the Content-MD5 of
         every request vouched for the bytes instead."""
-        if got == expected or self._options.sse is not None:
+        if got == expected or self._context.options.sse is not None:
             upload.etag = got
             return
         location = f"s3://{upload.bucket}/{upload.key}"
         try:
-            async with self._scheduler.request():
-                await self._client.delete_object(upload.bucket, upload.key)
+            async with self._context.scheduler.request():
+                await self._context.client.delete_object(upload.bucket, upload.key)
         except SpacesError as error:
             log.warning("could not delete the corrupt %s: %s", location, error)
         raise IntegrityError(f"{location} was stored with ETag {got}, expected {expected}")
@@ -656,8 +640,8 @@ class Uploader:
         upload.upload_id = upload.journal = None
         if upload_id is not None:
             try:
-                async with self._scheduler.request():
-                    await self._client.abort_multipart_upload(
+                async with self._context.scheduler.request():
+                    await self._context.client.abort_multipart_upload(
                         upload.bucket, upload.key, upload_id=upload_id
                     )
             except NotFound:
@@ -679,8 +663,8 @@ class Uploader:
         """The task group of one object's parts; a failure surfaces as the error itself."""
         tasks: _PartTasks | None = None
         try:
-            async with self._scheduler.tasks() as spawner:
-                tasks = _PartTasks(self._scheduler, spawner, upload.target)
+            async with self._context.scheduler.tasks() as spawner:
+                tasks = _PartTasks(self._context.scheduler, spawner, upload.target)
                 yield tasks
         finally:
             if tasks is not None:
@@ -694,7 +678,7 @@ class Uploader:
         """The caller's attributes plus our metadata: the source's mtime and the part size
         (so a download can recompute the multipart ETag); the content type is guessed from
         the key's name unless the caller set one."""
-        base = self._options.attributes or ObjectAttributes()
+        base = self._context.options.attributes or ObjectAttributes()
         metadata = {**base.metadata, META_MTIME: str(mtime_ns)}
         if part_size is not None:
             metadata[META_PART_SIZE] = str(part_size)

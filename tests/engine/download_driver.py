@@ -24,7 +24,7 @@ from spacesync.engine.download import Downloader
 from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import MiB
 from spacesync.engine.scheduler import Scheduler
-from spacesync.engine.transfer import NoProgress, TransferOptions
+from spacesync.engine.transfer import NoProgress, TransferContext, TransferOptions
 from spacesync.protocol.headers import Conditions
 
 
@@ -72,11 +72,13 @@ async def main(journals: str, destination: str, bucket: str, key: str, hold_from
     client.hold_from = int(hold_from)
     async with client:
         downloader = Downloader(
-            client=client,
-            scheduler=Scheduler(concurrency=2),
-            journals=JournalStore(Path(journals)),
-            progress=NoProgress(),
-            options=TransferOptions(part_size=5 * MiB, multipart_threshold=5 * MiB),
+            TransferContext(
+                client=client,
+                scheduler=Scheduler(concurrency=2),
+                journals=JournalStore(Path(journals)),
+                progress=NoProgress(),
+                options=TransferOptions(part_size=5 * MiB, multipart_threshold=5 * MiB),
+            )
         )
         result = await downloader.download_file(
             bucket=bucket, key=key, destination=Path(destination)

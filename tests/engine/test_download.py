@@ -24,7 +24,12 @@ from spacesync.engine.download import Downloader, EtagCheck, temp_path_for
 from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import MiB
 from spacesync.engine.scheduler import DEFAULT_MAX_MEMORY, Scheduler
-from spacesync.engine.transfer import META_PART_SIZE, TransferOptions, TransferResult
+from spacesync.engine.transfer import (
+    META_PART_SIZE,
+    TransferContext,
+    TransferOptions,
+    TransferResult,
+)
 from spacesync.errors import ConnectionClosed, IntegrityError, LocalFileError, SourceChanged
 from spacesync.localserver import Identity, LocalServerInfo
 from spacesync.protocol.headers import Conditions, ObjectAttributes
@@ -143,11 +148,13 @@ def make_downloader(
 ) -> tuple[Downloader, Counting]:
     progress = Counting()
     downloader = Downloader(
-        client=client,
-        scheduler=Scheduler(concurrency=concurrency, max_memory=max_memory),
-        journals=journals,
-        progress=progress,
-        options=TransferOptions(part_size=part_size, multipart_threshold=threshold),
+        TransferContext(
+            client=client,
+            scheduler=Scheduler(concurrency=concurrency, max_memory=max_memory),
+            journals=journals,
+            progress=progress,
+            options=TransferOptions(part_size=part_size, multipart_threshold=threshold),
+        )
     )
     return downloader, progress
 
@@ -337,7 +344,7 @@ async def test_object_replaced_mid_download(
         await downloader.download_file(bucket=bucket, key="obj", destination=out / "obj")
 
     assert listing(out) == []
-    assert downloader.scheduler.requests_in_flight == 0  # every lease given back
+    assert downloader.context.scheduler.requests_in_flight == 0  # every lease given back
     assert journal_files(journals) == []
 
 
@@ -412,7 +419,7 @@ async def test_cancelled_download_resumes(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert downloader.scheduler.requests_in_flight == 0
+        assert downloader.context.scheduler.requests_in_flight == 0
 
     temp = temp_path_for(destination, bucket=bucket, key="obj")
     assert listing(out) == [temp.name]
@@ -624,10 +631,10 @@ async def test_stream_in_order_within_memory_budget(
     assert md5(sink.getvalue()) == md5(data)
     assert (result.destination, result.bytes_transferred) == ("-", len(data))
     assert sorted(recording.gets) == ranges_of(len(data), part)
-    memory = downloader.scheduler.memory
+    memory = downloader.context.scheduler.memory
     assert 2 * part <= memory.peak <= budget  # ranges overlapped, within the budget
     assert memory.reserved == 0
-    assert downloader.scheduler.requests_in_flight == 0
+    assert downloader.context.scheduler.requests_in_flight == 0
     assert progress.advanced == len(data)
 
 
@@ -652,8 +659,8 @@ async def test_stream_reports_corruption(recording: Recording, bucket: str) -> N
 
     with pytest.raises(IntegrityError):
         await downloader.download_stream(io.BytesIO().write, bucket=bucket, key="mp")
-    assert downloader.scheduler.memory.reserved == 0
-    assert downloader.scheduler.requests_in_flight == 0
+    assert downloader.context.scheduler.memory.reserved == 0
+    assert downloader.context.scheduler.requests_in_flight == 0
 
 
 # -- a killed process --------------------------------------------------------------------

@@ -11,7 +11,7 @@ from spacesync.client import SpacesClient
 from spacesync.config import resolve_settings
 from spacesync.engine.job import CopyJob, Refused, RemoteSource, local_path_for
 from spacesync.engine.scheduler import Scheduler
-from spacesync.engine.transfer import NoProgress, TransferOptions, TransferResult
+from spacesync.engine.transfer import NoProgress, TransferContext, TransferOptions, TransferResult
 from spacesync.errors import ConfigError, UnsafeKey
 from spacesync.localserver import Identity, LocalServerInfo
 from spacesync.protocol.model import ObjectInfo
@@ -51,11 +51,13 @@ def test_ordinary_keys_land_under_the_root(tmp_path: Path) -> None:
 
 def make_job(client: SpacesClient, **options: int) -> CopyJob:
     return CopyJob(
-        client=client,
-        scheduler=Scheduler(concurrency=8, max_memory=64 * MiB),
-        journals=None,
-        progress=NoProgress(),
-        options=TransferOptions(part_size=5 * MiB, multipart_threshold=5 * MiB, **options),
+        TransferContext(
+            client=client,
+            scheduler=Scheduler(concurrency=8, max_memory=64 * MiB),
+            journals=None,
+            progress=NoProgress(),
+            options=TransferOptions(part_size=5 * MiB, multipart_threshold=5 * MiB, **options),
+        )
     )
 
 

@@ -29,6 +29,7 @@ from spacesync.engine.scheduler import Scheduler
 from spacesync.engine.transfer import (
     META_MTIME,
     META_PART_SIZE,
+    TransferContext,
     TransferOptions,
     TransferResult,
 )
@@ -180,12 +181,14 @@ def uploader(
     now: Callable[[], float] = time.time,
 ) -> Uploader:
     return Uploader(
-        client=client,
-        scheduler=scheduler
-        or Scheduler(concurrency=4, puts_per_object=client.profile.max_puts_per_object),
-        journals=journals,
-        progress=progress or Recorder(),
-        options=options,
+        TransferContext(
+            client=client,
+            scheduler=scheduler
+            or Scheduler(concurrency=4, puts_per_object=client.profile.max_puts_per_object),
+            journals=journals,
+            progress=progress or Recorder(),
+            options=options,
+        ),
         now=now,
     )
 

@@ -19,7 +19,7 @@ from spacesync.config import resolve_settings
 from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import MiB
 from spacesync.engine.scheduler import Scheduler
-from spacesync.engine.transfer import NoProgress, TransferOptions
+from spacesync.engine.transfer import NoProgress, TransferContext, TransferOptions
 from spacesync.engine.upload import Uploader
 from spacesync.transport.body import RequestBody
 
@@ -62,11 +62,15 @@ async def main(journals: str, path: str, bucket: str, key: str, part_delay: str)
     client.part_delay = float(part_delay)
     async with client:
         uploader = Uploader(
-            client=client,
-            scheduler=Scheduler(concurrency=2, puts_per_object=client.profile.max_puts_per_object),
-            journals=JournalStore(Path(journals)),
-            progress=NoProgress(),
-            options=TransferOptions(part_size=5 * MiB, multipart_threshold=5 * MiB),
+            TransferContext(
+                client=client,
+                scheduler=Scheduler(
+                    concurrency=2, puts_per_object=client.profile.max_puts_per_object
+                ),
+                journals=JournalStore(Path(journals)),
+                progress=NoProgress(),
+                options=TransferOptions(part_size=5 * MiB, multipart_threshold=5 * MiB),
+            )
         )
         result = await uploader.upload_file(Path(path), bucket=bucket, key=key)
     print(

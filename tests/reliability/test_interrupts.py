@@ -20,7 +20,7 @@ from spacesync.engine.download import Downloader
 from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import MiB
 from spacesync.engine.scheduler import Scheduler
-from spacesync.engine.transfer import NoProgress, TransferOptions
+from spacesync.engine.transfer import NoProgress, TransferContext, TransferOptions
 from spacesync.errors import LocalFileError
 from spacesync.transport.body import BytesBody
 from tests.reliability.helpers import leftovers, proxied_cli, random_bytes
@@ -184,11 +184,13 @@ async def test_disk_filling_up_mid_download_keeps_nothing_under_the_final_name(
     out.mkdir()
     journals = JournalStore(tmp_path / "journals")
     downloader = Downloader(
-        client=client,
-        scheduler=Scheduler(concurrency=2),
-        journals=journals,
-        progress=NoProgress(),
-        options=TransferOptions(part_size=5 * MiB, multipart_threshold=5 * MiB),
+        TransferContext(
+            client=client,
+            scheduler=Scheduler(concurrency=2),
+            journals=journals,
+            progress=NoProgress(),
+            options=TransferOptions(part_size=5 * MiB, multipart_threshold=5 * MiB),
+        )
     )
     with pytest.raises(LocalFileError, match="No space left on device"):
         await downloader.download_file(bucket=bucket, key="obj", destination=out / "obj.bin")

@@ -12,7 +12,7 @@ from spacesync.engine.copy import ServerSideCopier
 from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import MiB
 from spacesync.engine.scheduler import Scheduler
-from spacesync.engine.transfer import NoProgress, TransferOptions
+from spacesync.engine.transfer import NoProgress, TransferContext, TransferOptions
 from spacesync.engine.upload import Uploader
 from spacesync.protocol.model import ObjectId
 from spacesync.transport.body import BytesBody
@@ -26,11 +26,13 @@ OPTIONS = TransferOptions(part_size=PART, multipart_threshold=PART, copy_part_si
 
 def uploader(client: SpacesClient, journals: JournalStore) -> Uploader:
     return Uploader(
-        client=client,
-        scheduler=Scheduler(concurrency=4, puts_per_object=client.profile.max_puts_per_object),
-        journals=journals,
-        progress=NoProgress(),
-        options=OPTIONS,
+        TransferContext(
+            client=client,
+            scheduler=Scheduler(concurrency=4, puts_per_object=client.profile.max_puts_per_object),
+            journals=journals,
+            progress=NoProgress(),
+            options=OPTIONS,
+        )
     )
 
 
@@ -57,6 +59,13 @@ async def upload_with_complete_lost(
     assert complete.fired == 1
     assert result.etag == multipart_etag(data)
     return data, result.etag, journals
+
+
+def server_side_copier(client: SpacesClient, options: TransferOptions) -> ServerSideCopier:
+    context = TransferContext(
+        client=client, scheduler=Scheduler(), journals=None, progress=NoProgress(), options=options
+    )
+    return ServerSideCopier(context)
 
 
 async def test_complete_applied_and_completed_again(
@@ -184,9 +193,7 @@ async def test_copy_object_applied_is_retried(
     copy = Rule(Fault.RESET_AFTER, method="PUT", times=1)
     proxy = new_proxy(rules=[copy])
     async with through(proxy) as proxied:
-        copier = ServerSideCopier(
-            client=proxied, scheduler=Scheduler(), progress=NoProgress(), options=OPTIONS
-        )
+        copier = server_side_copier(proxied, OPTIONS)
         result = await copier.copy(source_bucket=bucket, source_key="src", bucket=bucket, key="dst")
     assert copy.fired == 1 and proxy.count(method="PUT") == 2
     assert result.etag == md5_hex(data)
@@ -209,9 +216,7 @@ async def test_multipart_copy_with_lost_replies(
     proxy = new_proxy(rules=rules)
     options = TransferOptions(part_size=PART, copy_threshold=PART, copy_part_size=PART)
     async with through(proxy) as proxied:
-        copier = ServerSideCopier(
-            client=proxied, scheduler=Scheduler(), progress=NoProgress(), options=options
-        )
+        copier = server_side_copier(proxied, options)
         await copier.copy(source_bucket=bucket, source_key="src", bucket=bucket, key="dst")
     assert [rule.fired for rule in rules] == [1, 1]
     assert (await client.get_object(bucket, "dst"))[1] == data

@@ -22,7 +22,7 @@ from spacesync.engine.download import Downloader
 from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import MiB
 from spacesync.engine.scheduler import Scheduler
-from spacesync.engine.transfer import NoProgress, TransferOptions
+from spacesync.engine.transfer import NoProgress, TransferContext, TransferOptions
 from spacesync.engine.upload import Uploader
 from spacesync.transport.body import BytesBody
 from tests.reliability.conftest import Proxied
@@ -85,20 +85,17 @@ async def roundtrip(
     proxy = new_proxy(seed=seed, rates=MIX)
     async with through(proxy) as proxied:
         scheduler = Scheduler(concurrency=8, puts_per_object=proxied.profile.max_puts_per_object)
-        up = await Uploader(
+        context = TransferContext(
             client=proxied,
             scheduler=scheduler,
             journals=journals,
             progress=NoProgress(),
             options=options,
-        ).upload_file(source, bucket=bucket, key="big")
-        down = await Downloader(
-            client=proxied,
-            scheduler=scheduler,
-            journals=journals,
-            progress=NoProgress(),
-            options=options,
-        ).download_file(bucket=bucket, key="big", destination=destination)
+        )
+        up = await Uploader(context).upload_file(source, bucket=bucket, key="big")
+        down = await Downloader(context).download_file(
+            bucket=bucket, key="big", destination=destination
+        )
     assert up.size == down.size == size
     assert await asyncio.to_thread(md5_of, destination) == expected
     faults = proxy.faults()

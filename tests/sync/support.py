@@ -18,7 +18,7 @@ from spacesync.engine.checksum_cache import ChecksumCache
 from spacesync.engine.plan import MiB
 from spacesync.engine.scheduler import Scheduler
 from spacesync.engine.sync import Syncer, SyncEvent, SyncOptions, SyncPlanner, SyncSummary, describe
-from spacesync.engine.transfer import NoProgress, TransferOptions
+from spacesync.engine.transfer import NoProgress, TransferContext, TransferOptions
 from spacesync.urls import S3Location
 
 TRANSFER = TransferOptions(part_size=5 * MiB, multipart_threshold=5 * MiB, resumable=False)
@@ -62,11 +62,13 @@ async def run_sync(
             planned = [describe(action) async for action in planner.plan()]
             return Outcome(planned, SyncSummary(actions=len(planned)))
         syncer = Syncer(
-            client=client,
-            scheduler=Scheduler(concurrency=concurrency, max_memory=64 * MiB),
-            journals=None,
-            progress=NoProgress(),
-            options=TRANSFER,
+            TransferContext(
+                client=client,
+                scheduler=Scheduler(concurrency=concurrency, max_memory=64 * MiB),
+                journals=None,
+                progress=NoProgress(),
+                options=TRANSFER,
+            ),
             cache=cache,
             sync_options=SyncOptions(**options),
         )

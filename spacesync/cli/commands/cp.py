@@ -5,24 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from spacesync.cli.context import (
     EXIT_FAILED,
     EXIT_OK,
-    TransferSetup,
     add_transfer_options,
     add_verb,
     names_directory,
     open_client,
     report_transfer,
-    transfer_setup,
+    transfer_context,
 )
 from spacesync.cli.progress import ProgressBar
-from spacesync.client import SpacesClient
 from spacesync.engine.download import Downloader
 from spacesync.engine.job import CopyJob
-from spacesync.engine.transfer import TransferResult
+from spacesync.engine.transfer import TransferContext, TransferResult
 from spacesync.engine.upload import Uploader
 from spacesync.errors import ConfigError
 from spacesync.protocol.headers import ObjectAttributes
@@ -103,19 +102,13 @@ async def run(args: argparse.Namespace) -> int:
     destination = parse_location(args.destination)
     attributes = _attributes(args)
     async with open_client(args) as client:
-        setup = transfer_setup(args, client, attributes=attributes)
+        context = transfer_context(args, client, attributes=attributes)
         try:
             if source == Path("-") or destination == Path("-"):
-                result = await _stream(client, setup, source, destination)
+                result = await _stream(context, source, destination)
                 report_transfer(result, as_json=args.json, quiet=args.quiet)
                 return EXIT_OK
-            job = CopyJob(
-                client=client,
-                scheduler=setup.scheduler,
-                journals=setup.journals,
-                progress=setup.progress,
-                options=setup.options,
-            )
+            job = CopyJob(context)
             summary = await job.run(
                 job.plan(
                     source,
@@ -126,8 +119,8 @@ async def run(args: argparse.Namespace) -> int:
                 on_result=lambda r: report_transfer(r, as_json=args.json, quiet=args.quiet),
             )
         finally:
-            if isinstance(setup.progress, ProgressBar):
-                setup.progress.close()
+            if isinstance(context.progress, ProgressBar):
+                context.progress.close()
     if summary.failed:
         # One file's failure already has its own line; a tally only helps among many.
         if summary.files > 1:
@@ -137,23 +130,17 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _stream(
-    client: SpacesClient,
-    setup: TransferSetup,
+    context: TransferContext,
     source: Path | S3Location,
     destination: Path | S3Location,
 ) -> TransferResult:
     """``-``: stdin to an object (multipart through a bounded buffer) or an object to
     stdout in order. A stream cannot be resumed, so no journal is kept."""
+    context = replace(context, journals=None)
     if source == Path("-") and isinstance(destination, S3Location):
         if destination.is_prefix:
             raise ConfigError("streaming from stdin needs a full key: s3://BUCKET/KEY")
-        uploader = Uploader(
-            client=client,
-            scheduler=setup.scheduler,
-            journals=None,
-            progress=setup.progress,
-            options=setup.options,
-        )
+        uploader = Uploader(context)
         return await uploader.upload_stream(
             sys.stdin.buffer.read, bucket=destination.bucket, key=destination.key
         )
@@ -166,12 +153,6 @@ async def _stream(
             out.write(data)
             out.flush()
 
-        downloader = Downloader(
-            client=client,
-            scheduler=setup.scheduler,
-            journals=None,
-            progress=setup.progress,
-            options=setup.options,
-        )
+        downloader = Downloader(context)
         return await downloader.download_stream(write, bucket=source.bucket, key=source.key)
     raise ConfigError("'-' streams between stdin/stdout and an s3:// object")

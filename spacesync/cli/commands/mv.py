@@ -15,7 +15,7 @@ from spacesync.cli.context import (
     names_directory,
     open_client,
     report_transfer,
-    transfer_setup,
+    transfer_context,
 )
 from spacesync.cli.progress import ProgressBar
 from spacesync.engine.delete import BatchDeleter, move
@@ -78,18 +78,12 @@ async def run(args: argparse.Namespace) -> int:
         _report_removed(path, error, as_json=args.json, quiet=args.quiet)
 
     async with open_client(args) as client:
-        setup = transfer_setup(args, client, attributes=None)
-        job = CopyJob(
-            client=client,
-            scheduler=setup.scheduler,
-            journals=setup.journals,
-            progress=setup.progress,
-            options=setup.options,
-        )
+        context = transfer_context(args, client, attributes=None)
+        job = CopyJob(context)
         try:
             summary = await move(
                 job=job,
-                deleter=BatchDeleter(client=client, scheduler=setup.scheduler),
+                deleter=BatchDeleter(client=client, scheduler=context.scheduler),
                 items=job.plan(
                     source,
                     destination,
@@ -101,8 +95,8 @@ async def run(args: argparse.Namespace) -> int:
                 on_removed=removed,
             )
         finally:
-            if isinstance(setup.progress, ProgressBar):
-                setup.progress.close()
+            if isinstance(context.progress, ProgressBar):
+                context.progress.close()
     if summary.failed or unremoved:
         print(
             f"spacesync: {summary.failed} of {summary.files} files failed to copy, "

@@ -16,7 +16,7 @@ from spacesync.cli.context import (
     describe_error,
     emit_json,
     open_client,
-    transfer_setup,
+    transfer_context,
 )
 from spacesync.cli.progress import ProgressBar
 from spacesync.engine.checksum_cache import ChecksumCache
@@ -173,12 +173,12 @@ async def run(args: argparse.Namespace) -> int:
     failed = 0
     try:
         async with open_client(args) as client:
-            setup = transfer_setup(args, client, attributes=None)
+            context = transfer_context(args, client, attributes=None)
             planner = SyncPlanner(
                 client=client,
                 cache=cache,
                 options=options,
-                transfer=setup.options,
+                transfer=context.options,
                 source=source,
                 destination=destination,
             )
@@ -192,20 +192,12 @@ async def run(args: argparse.Namespace) -> int:
                     failed += 0 if event.ok else 1
                     report(event)
                 return EXIT_FAILED if failed else EXIT_OK
-            syncer = Syncer(
-                client=client,
-                scheduler=setup.scheduler,
-                journals=setup.journals,
-                progress=setup.progress,
-                options=setup.options,
-                cache=cache,
-                sync_options=options,
-            )
+            syncer = Syncer(context, cache=cache, sync_options=options)
             try:
                 summary = await syncer.run(planner.plan(), on_event=report)
             finally:
-                if isinstance(setup.progress, ProgressBar):
-                    setup.progress.close()
+                if isinstance(context.progress, ProgressBar):
+                    context.progress.close()
     finally:
         await asyncio.to_thread(cache.close)
     if summary.failed:
