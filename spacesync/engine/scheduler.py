@@ -239,8 +239,10 @@ _cleanups: set[asyncio.Task[Any]] = set()
 
 async def run_shielded(coro: Coroutine[Any, Any, T]) -> T:
     """Run cleanup (an abort, a temp file's removal) to its end even if the caller is
-    cancelled meanwhile (Ctrl-C mid-abort): the one place outside a task group where the
-    engine starts a task."""
+    cancelled meanwhile (Ctrl-C mid-abort). Besides this, only downloads start work outside
+    a task group, and for the same reason: a worker thread's write cannot be cancelled, so
+    its temp file is closed only after the write has ended (``download._TempFile``), and a
+    directory fsync shared by several downloads outlives each of them (``_DirectorySync``)."""
     task = asyncio.ensure_future(coro)
     _cleanups.add(task)  # a strong reference, so an abandoned cleanup is not collected
     task.add_done_callback(_cleanups.discard)
