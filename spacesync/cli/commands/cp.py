@@ -77,6 +77,17 @@ def register(
     add_transfer_options(parser)
 
 
+def copy_job(client: SpacesClient, setup: TransferSetup) -> CopyJob:
+    """The job that copies what cp plans, with the run's shared setup (mv copies alike)."""
+    return CopyJob(
+        client=client,
+        scheduler=setup.scheduler,
+        journals=setup.journals,
+        progress=setup.progress,
+        options=setup.options,
+    )
+
+
 def _attributes(args: argparse.Namespace) -> ObjectAttributes | None:
     """What the user asked to set; None when nothing was, so that a server-side copy keeps
     the source's metadata (COPY directive) and uploads get a guessed content type."""
@@ -109,13 +120,7 @@ async def run(args: argparse.Namespace) -> int:
                 result = await _stream(client, setup, source, destination)
                 report_transfer(result, as_json=args.json, quiet=args.quiet)
                 return EXIT_OK
-            job = CopyJob(
-                client=client,
-                scheduler=setup.scheduler,
-                journals=setup.journals,
-                progress=setup.progress,
-                options=setup.options,
-            )
+            job = copy_job(client, setup)
             summary = await job.run(
                 job.plan(
                     source,

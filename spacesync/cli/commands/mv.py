@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from spacesync.cli.commands.cp import copy_job
 from spacesync.cli.context import (
     EXIT_FAILED,
     EXIT_OK,
@@ -19,7 +20,6 @@ from spacesync.cli.context import (
 )
 from spacesync.cli.progress import ProgressBar
 from spacesync.engine.delete import BatchDeleter, move
-from spacesync.engine.job import CopyJob
 from spacesync.errors import ConfigError
 from spacesync.urls import parse_location
 
@@ -79,13 +79,7 @@ async def run(args: argparse.Namespace) -> int:
 
     async with open_client(args) as client:
         setup = transfer_setup(args, client, attributes=None)
-        job = CopyJob(
-            client=client,
-            scheduler=setup.scheduler,
-            journals=setup.journals,
-            progress=setup.progress,
-            options=setup.options,
-        )
+        job = copy_job(client, setup)
         try:
             summary = await move(
                 job=job,
