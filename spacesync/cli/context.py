@@ -8,7 +8,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol, TextIO
@@ -177,6 +177,11 @@ def add_transfer_options(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--json", action="store_true", help="one JSON line per finished file")
 
 
+def add_expires_option(parser: argparse.ArgumentParser, *, help: str) -> None:
+    """How long a presigned URL or form lasts: the same flag and default for both."""
+    parser.add_argument("--expires", type=int, default=3600, metavar="SECONDS", help=help)
+
+
 def add_sse_c_key_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     parser.add_argument(
         "--sse-c-key",
@@ -225,6 +230,18 @@ def transfer_context(
 def emit_json(record: dict[str, Any], *, stream: TextIO | None = None) -> None:
     """One JSON document per line, for scripts."""
     (stream or sys.stdout).write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+
+
+def parse_pairs(pairs: Iterable[str], error: str) -> dict[str, str]:
+    """``NAME=VALUE`` arguments as a dict (the value may hold '='); ``error`` formats the
+    message for one without '=' from that argument (``{!r}``)."""
+    parsed = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ConfigError(error.format(pair))
+        parsed[name] = value
+    return parsed
 
 
 def human_size(size: float) -> str:

@@ -2,7 +2,8 @@
 verb would pull aiohttp, lxml and tqdm into ``spacesync --version``).
 
 ``VERBS`` is the order they appear in ``spacesync --help``: (verb, module, one-line help).
-The help must be the one the module's ``register`` gives (``tests/cli`` checks it).
+The help must be the one the module's ``register`` gives (``tests/cli`` checks it): the
+bucket-settings verbs take theirs from here (:func:`listed_help`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ VERBS: tuple[Verb, ...] = (
     Verb("presign-post", "presign_post", "print a browser upload form (URL and fields) as JSON"),
     Verb("doctor", "doctor", "check an endpoint: credentials, clock, addressing, what it supports"),
 )
+
+
+def listed_help(name: str) -> str:
+    """A verb's help as ``VERBS`` lists it, for a module to register without writing it again."""
+    return next(verb.help for verb in VERBS if verb.name == name)
+
 
 #: Every verb module, in ``--help`` order of its first verb.
 MODULES: tuple[str, ...] = tuple(dict.fromkeys(verb.module for verb in VERBS))

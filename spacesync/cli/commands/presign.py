@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from spacesync.cli.context import EXIT_OK, add_verb, open_client
-from spacesync.errors import ConfigError
+from spacesync.cli.context import EXIT_OK, add_expires_option, add_verb, open_client, parse_pairs
 from spacesync.protocol.sigv4 import MAX_PRESIGN_EXPIRES
 from spacesync.settings import presign_url
 from spacesync.urls import parse_s3_url
@@ -30,13 +29,7 @@ def register(
         "  spacesync presign s3://media/a.pdf --signature-version 2 --expires 604800",
     )
     parser.add_argument("url", help="s3://BUCKET/KEY")
-    parser.add_argument(
-        "--expires",
-        type=int,
-        default=3600,
-        metavar="SECONDS",
-        help="lifetime in seconds (default 3600, at most 604800)",
-    )
+    add_expires_option(parser, help="lifetime in seconds (default 3600, at most 604800)")
     parser.add_argument(
         "--method",
         default="GET",
@@ -71,17 +64,7 @@ async def run(args: argparse.Namespace) -> int:
                 method=args.method,
                 expires=args.expires,
                 signature_version=args.signature_version,
-                response_headers=_overrides(args.response),
+                response_headers=parse_pairs(args.response, "--response {!r} is not HEADER=VALUE"),
             )
         )
     return EXIT_OK
-
-
-def _overrides(pairs: list[str]) -> dict[str, str]:
-    overrides = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise ConfigError(f"--response {pair!r} is not HEADER=VALUE")
-        overrides[name] = value
-    return overrides

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from spacesync import settings as ops
-from spacesync.cli.context import EXIT_OK, add_verb, emit_json, open_client
+from spacesync.cli.context import EXIT_OK, add_expires_option, add_verb, emit_json, open_client
 from spacesync.protocol.post_policy import FILENAME_VARIABLE
 from spacesync.protocol.sigv4 import MAX_PRESIGN_EXPIRES
 from spacesync.urls import parse_s3_url
@@ -29,13 +29,7 @@ def register(
         "  spacesync presign-post s3://uploads/incoming/ --expires 900 --max-size 10485760",
     )
     parser.add_argument("url", help="s3://BUCKET/PREFIX")
-    parser.add_argument(
-        "--expires",
-        type=int,
-        default=3600,
-        metavar="SECONDS",
-        help="lifetime in seconds (default 3600)",
-    )
+    add_expires_option(parser, help="lifetime in seconds (default 3600)")
     parser.add_argument(
         "--max-size", type=int, required=True, metavar="BYTES", help="largest upload allowed"
     )
