@@ -220,7 +220,7 @@ _JOB_WIDE_CODES = frozenset(
 )
 
 
-def fails_every_request(error: BaseException | None) -> bool:
+def fails_every_request(error: BaseException) -> bool:
     """Whether ``error`` would recur on every other request of the same job."""
     return isinstance(error, S3Error) and error.code in _JOB_WIDE_CODES
 

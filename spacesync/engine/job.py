@@ -59,10 +59,13 @@ class Upload:
 class Download:
     bucket: str
     key: str
-    size: int
     destination: Path
     #: The listing entry (or HEAD reply) the download came from: it may save a HEAD.
     known: Known
+
+    @property
+    def size(self) -> int:
+        return self.known.size
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +187,14 @@ async def thread_batches(items: Iterator[T], batch: int = 512) -> AsyncIterator[
 
 class RemoteSource(NamedTuple):
     key: str
-    size: int
     #: The key relative to the source (where it lands under a destination folder).
     relative: str
     #: The listing entry, or the HEAD reply of a single object.
     known: ObjectInfo | ObjectHead
+
+    @property
+    def size(self) -> int:
+        return self.known.size
 
 
 async def remote_sources(
@@ -207,19 +213,19 @@ async def remote_sources(
         async for entry in client.list_objects(source.bucket, prefix=literal):
             if fnmatch.fnmatchcase(entry.key, source.key):
                 matched = True
-                yield RemoteSource(entry.key, entry.size, entry.key[len(base) :], entry)
+                yield RemoteSource(entry.key, entry.key[len(base) :], entry)
         if not matched:
             raise ConfigError(f"no object matches {source}")
         return
     if recursive:
         prefix = _remote_prefix(source.key)
         async for entry in client.list_objects(source.bucket, prefix=prefix):
-            yield RemoteSource(entry.key, entry.size, entry.key[len(prefix) :], entry)
+            yield RemoteSource(entry.key, entry.key[len(prefix) :], entry)
         return
     if source.is_prefix:
         raise ConfigError(f"{source} names a folder: add --recursive to include what is in it")
     head = await client.head_object(source.bucket, source.key, sse=sse)
-    yield RemoteSource(source.key, head.size, source.key.rsplit("/", 1)[-1], head)
+    yield RemoteSource(source.key, source.key.rsplit("/", 1)[-1], head)
 
 
 class CopyJob:
@@ -300,7 +306,7 @@ class CopyJob:
             return Refused(f"s3://{bucket}/{key}", error)
         if key.endswith("/") and size == 0:
             return MakeDirectory(key, target)
-        return Download(bucket, key, size, target, found.known)
+        return Download(bucket, key, target, found.known)
 
     # -- running ------------------------------------------------------------------------
 
@@ -339,6 +345,8 @@ class CopyJob:
         try:
             result = await self._run_one(item)
         except SpacesError as error:
+            if fails_every_request(error):
+                raise
             result = TransferResult(
                 _describe_source(item), _describe_destination(item), error=error
             )
@@ -352,9 +360,6 @@ class CopyJob:
             )
         finally:
             slot.release()
-        if fails_every_request(result.error):
-            assert result.error is not None
-            raise result.error
         result.retries = tally.count
         finish(result)
 

@@ -530,9 +530,7 @@ class SyncPlanner:
         if src.is_folder:
             return SyncMakeDirectory(src.info.key, target, reason)
         mtime_ns = self._mtime(src, _record(src, records))[0]
-        return SyncDownload(
-            source.bucket, src.info.key, src.size, target, src.info, mtime_ns, reason
-        )
+        return SyncDownload(source.bucket, src.info.key, target, src.info, mtime_ns, reason)
 
     # -- change detection ---------------------------------------------------------------
 

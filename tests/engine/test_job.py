@@ -221,7 +221,7 @@ async def test_one_failure_does_not_stop_the_job(
 def test_refused_items_are_reported_not_followed(tmp_path: Path) -> None:
     job = CopyJob.__new__(CopyJob)
     entry = ObjectInfo("../../etc/passwd", 5, "etag", None)
-    found = RemoteSource(entry.key, entry.size, entry.key, entry)
+    found = RemoteSource(entry.key, entry.key, entry)
     item = job._download_item("b", found, tmp_path, many=True)
     assert isinstance(item, Refused)
     assert isinstance(item.error, UnsafeKey)

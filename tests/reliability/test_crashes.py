@@ -25,7 +25,7 @@ from spacesync.client import SpacesClient
 from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import MiB
 from tests.reliability.helpers import leftovers, read_tree, write_tree
-from tests.reliability.test_scenarios import md5_of, needs_sync, sync_missing, write_big
+from tests.reliability.test_scenarios import md5_of, write_big
 from tests.support.cli import Runner
 from tests.support.fault_proxy import Fault, FaultProxy, Rule
 
@@ -221,7 +221,6 @@ async def crash_syncs(
         await run_points(seeds, point)
 
 
-@needs_sync
 async def test_sigkilled_syncs_resume(
     cli: Runner, client: SpacesClient, bucket: str, tmp_path: Path
 ) -> None:
@@ -236,5 +235,4 @@ async def test_sigkilled_transfers_soak(
         (tmp_path / name).mkdir()
     await crash_uploads(cli, client, bucket, tmp_path / "u", range(1000, 1040))
     await crash_downloads(cli, client, bucket, tmp_path / "d", range(2000, 2040))
-    if not sync_missing():
-        await crash_syncs(cli, client, bucket, tmp_path / "s", range(3000, 3016))
+    await crash_syncs(cli, client, bucket, tmp_path / "s", range(3000, 3016))

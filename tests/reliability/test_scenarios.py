@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,16 +30,6 @@ from tests.support.cli import Runner
 from tests.support.fault_proxy import Fault, FaultProxy
 
 MIX = {Fault.RESET_AFTER: 0.05, Fault.SLOW_DOWN: 0.10, Fault.TRUNCATE: 0.05}
-
-
-def sync_missing() -> bool:
-    done = subprocess.run(
-        [sys.executable, "-m", "spacesync", "sync", "--help"], capture_output=True, check=False
-    )
-    return done.returncode != 0
-
-
-needs_sync = pytest.mark.skipif(sync_missing(), reason="`spacesync sync` does not exist yet")
 
 
 def write_big(path: Path, size: int, *, seed: int) -> str:
@@ -147,12 +136,10 @@ def sync_both_ways(cli: Runner, bucket_url: str, tmp_path: Path, *, files: int) 
     assert journals.returncode == 0 and journals.stdout == ""
 
 
-@needs_sync
 def test_sync_both_ways_under_faults(cli: Runner, bucket_url: str, tmp_path: Path) -> None:
     sync_both_ways(cli, bucket_url, tmp_path, files=100)
 
 
-@needs_sync
 @pytest.mark.soak
 def test_sync_1000_files_both_ways_under_faults(
     cli: Runner, bucket_url: str, tmp_path: Path
