@@ -66,6 +66,7 @@ from spacesync.engine.transfer import (
     ProgressSink,
     TransferContext,
     TransferResult,
+    resumable_after,
 )
 from spacesync.errors import (
     ConnectionClosed,
@@ -74,12 +75,10 @@ from spacesync.errors import (
     NotFound,
     PreconditionFailed,
     SourceChanged,
-    SpacesError,
 )
 from spacesync.protocol.headers import Conditions
 from spacesync.protocol.model import ObjectHead, ObjectInfo
 from spacesync.protocol.sse import SseCustomerKey
-from spacesync.transport.retry import RetryPolicy
 from spacesync.urls import S3Location
 
 log = logging.getLogger("spacesync.download")
@@ -399,13 +398,6 @@ def temp_path_for(destination: Path, *, bucket: str, key: str) -> Path:
 # -- failures -------------------------------------------------------------------------
 
 
-def _resumable(error: BaseException) -> bool:
-    """Whether a later run could get past this: a cancellation, or a transient failure."""
-    return isinstance(error, asyncio.CancelledError) or (
-        isinstance(error, SpacesError) and RetryPolicy.is_retryable(error, idempotent=True)
-    )
-
-
 def _local_error(error: OSError, *, where: str) -> LocalFileError:
     return LocalFileError(f"{where}: {error.strerror or error}")
 
@@ -617,7 +609,7 @@ class _FileDownload(_Download):
             failed_in = self.phase
             self.move(Phase.FAILED)
             if failed_in is not Phase.PROBING:  # before PREPARING no file was touched
-                keep = self.journal is not None and _resumable(exc)
+                keep = self.journal is not None and resumable_after(exc)
                 await run_shielded(self._abandon(keep=keep))
             if isinstance(exc, OSError):
                 raise _local_error(exc, where=str(self.destination)) from exc

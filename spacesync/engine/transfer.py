@@ -13,12 +13,20 @@ from spacesync.engine.scheduler import Scheduler
 from spacesync.errors import SpacesError
 from spacesync.protocol.headers import ObjectAttributes
 from spacesync.protocol.sse import SseCustomerKey
-from spacesync.transport.retry import RetryEvent
+from spacesync.transport.retry import RetryEvent, RetryPolicy
 
 #: Metadata our uploads record: the source's mtime (ns) for sync, and the part size so a
 #: download can recompute the multipart ETag.
 META_MTIME = "mtime"
 META_PART_SIZE = "spacesync-part-size"
+
+
+def resumable_after(error: BaseException) -> bool:
+    """Whether a later run could get past what stopped this transfer (a cancellation, or a
+    failure the retry policy calls transient), so its journal and the work done are kept."""
+    return not isinstance(error, Exception) or (
+        isinstance(error, SpacesError) and RetryPolicy.is_retryable(error, idempotent=True)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,17 +42,15 @@ from spacesync.engine.transfer import (
     META_PART_SIZE,
     TransferContext,
     TransferResult,
+    resumable_after,
 )
 from spacesync.errors import (
     ConfigError,
     IntegrityError,
     LocalFileError,
     NotFound,
-    ServerError,
     SourceChanged,
     SpacesError,
-    Throttled,
-    TransportError,
 )
 from spacesync.protocol.headers import ObjectAttributes
 from spacesync.protocol.model import CompletedPart
@@ -284,13 +282,6 @@ class _PartTasks:
     def release_all(self) -> None:
         for lease in self._leases:
             lease.release()
-
-
-def _interrupted(error: BaseException) -> bool:
-    """Cancelled (Ctrl-C) or cut off by the network: the parts sent so far are still good."""
-    return not isinstance(error, Exception) or isinstance(
-        error, TransportError | Throttled | ServerError
-    )
 
 
 class Uploader:
@@ -624,7 +615,7 @@ class Uploader:
         except BaseException as error:
             if upload.state in _TERMINAL:  # e.g. cancelled just after the object was made
                 raise
-            if upload.journal is not None and _interrupted(error):
+            if upload.journal is not None and resumable_after(error):
                 # Kept with its upload id for a resume, or as an intent whose upload (if the
                 # lost reply hid one) the next run aborts.
                 upload.enter(UploadState.KEPT)

@@ -40,6 +40,7 @@ from spacesync.errors import (
     IntegrityError,
     LocalFileError,
     NotFound,
+    RequestTimeout,
     SourceChanged,
     SpacesError,
     TransportError,
@@ -410,19 +411,29 @@ async def test_unreadable_sources_are_local_file_errors(
 
 
 @pytest.mark.parametrize("with_journals", [True, False])
-async def test_network_failure_keeps_the_upload_only_with_a_journal(
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionClosed("connection reset mid-body"),
+        # Transient too (the retry policy's rule, shared with downloads): keep the work.
+        RequestTimeout("RequestTimeout", "too slow", status=400),
+    ],
+    ids=["reset", "request-timeout"],
+)
+async def test_transient_failure_keeps_the_upload_only_with_a_journal(
     client: InstrumentedClient,
     bucket: str,
     journals: JournalStore,
     tmp_path: Path,
     with_journals: bool,
+    error: SpacesError,
 ) -> None:
     path = tmp_path / "source.bin"
     write_file(path, 4 * PART)
-    client.part_error = ConnectionClosed("connection reset mid-body")
+    client.part_error = error
     client.fail_part_number = 3
     store = journals if with_journals else None
-    with pytest.raises(ConnectionClosed):
+    with pytest.raises(type(error)):
         await uploader(client, journals=store).upload_file(path, bucket=bucket, key="k")
     kept = journals.find_upload(local_path=path, bucket=bucket, key="k")
     if with_journals:
