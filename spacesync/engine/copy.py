@@ -26,7 +26,8 @@ class ServerSideCopier:
     ) -> TransferResult:
         started = time.monotonic()
         sse = self._context.options.sse
-        head = await self._context.client.head_object(source_bucket, source_key, sse=sse)
+        async with self._context.scheduler.request():
+            head = await self._context.client.head_object(source_bucket, source_key, sse=sse)
         pinned = Conditions(if_match=head.etag)
         try:
             if head.size <= self._context.options.copy_threshold:
@@ -65,9 +66,12 @@ class ServerSideCopier:
         plan = PartPlan.for_upload(head.size, part_size=self._context.options.copy_part_size)
         attributes = self._context.options.attributes or _attributes_of(head)
         sse = self._context.options.sse
-        upload_id = await self._context.client.create_multipart_upload(
-            bucket, key, attributes=attributes, sse=sse
-        )
+        scheduler = self._context.scheduler
+        async with scheduler.request(put_object=(bucket, key)):
+            upload_id = await self._context.client.create_multipart_upload(
+                bucket, key, attributes=attributes, sse=sse
+            )
+        pinned = Conditions(if_match=head.etag)
         etags: dict[int, str] = {}
         try:
 
@@ -82,7 +86,7 @@ class ServerSideCopier:
                         part_number=number,
                         start=start,
                         end=end,
-                        conditions=Conditions(if_match=head.etag),
+                        conditions=pinned,
                         source_sse=sse,
                         sse=sse,
                     )
@@ -90,26 +94,30 @@ class ServerSideCopier:
                     lease.release()
                 etags[number] = outcome.etag
 
-            async with self._context.scheduler.tasks() as spawner:
+            async with scheduler.tasks() as spawner:
                 for part in plan:
-                    lease = await self._context.scheduler.lease(put_object=(bucket, key))
+                    lease = await scheduler.lease(put_object=(bucket, key))
                     spawner.spawn(copy_part(part.number, part.offset, part.end, lease), lease=lease)
-            done = await self._context.client.complete_multipart_upload(
-                bucket,
-                key,
-                upload_id=upload_id,
-                parts=[CompletedPart(n, etags[n]) for n in sorted(etags)],
-            )
+            async with scheduler.request():
+                done = await self._context.client.complete_multipart_upload(
+                    bucket,
+                    key,
+                    upload_id=upload_id,
+                    parts=[CompletedPart(n, etags[n]) for n in sorted(etags)],
+                )
         except BaseException:
             # A copy is cheap to redo, so there is nothing to resume: never leave the upload.
             with contextlib.suppress(Exception):
-                await run_shielded(
-                    self._context.client.abort_multipart_upload(bucket, key, upload_id=upload_id)
-                )
+                await run_shielded(self._abort(bucket, key, upload_id=upload_id))
             raise
         if not done.etag.endswith(f"-{plan.count}"):
             raise IntegrityError(f"copy of {source_key} completed with unexpected ETag {done.etag}")
         return done.etag
+
+
+    async def _abort(self, bucket: str, key: str, *, upload_id: str) -> None:
+        async with self._context.scheduler.request():
+            await self._context.client.abort_multipart_upload(bucket, key, upload_id=upload_id)
 
 
 def _attributes_of(head: ObjectHead) -> ObjectAttributes:

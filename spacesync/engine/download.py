@@ -626,9 +626,10 @@ class _FileDownload(_Download):
             return known
         if known is not None and not _MULTIPART_ETAG.fullmatch(known.etag.lower()):
             return ObjectHead(size=known.size, etag=known.etag, last_modified=known.last_modified)
-        return await self.context.client.head_object(
-            self.bucket, self.key, sse=self.context.options.sse
-        )
+        async with self.context.scheduler.request():
+            return await self.context.client.head_object(
+                self.bucket, self.key, sse=self.context.options.sse
+            )
 
     async def _prepare(
         self, head: ObjectHead, *, check: EtagCheck | None
@@ -839,9 +840,10 @@ class _StreamDownload(_Download):
 
     async def run(self) -> TransferResult:
         try:
-            head = await self.context.client.head_object(
-                self.bucket, self.key, sse=self.context.options.sse
-            )
+            async with self.context.scheduler.request():
+                head = await self.context.client.head_object(
+                    self.bucket, self.key, sse=self.context.options.sse
+                )
             ranges = self.ranges(head)
             check = self.owner.etag_check(head)
             await self._fetch(head, check=check, ranges=ranges)
