@@ -444,10 +444,13 @@ class SpacesClient:
         conditions: Conditions | None = None,
         version_id: str | None = None,
         sse: SseCustomerKey | None = None,
+        retry: bool = True,
     ) -> AsyncIterator[ObjectStream]:
         """GetObject with the body streamed. ``start``/``end`` (inclusive) ask for a range;
         the reply's Content-Range is checked against it. Only the request is retried here:
-        a body that breaks mid-stream raises, and the caller retries just its range."""
+        a body that breaks mid-stream raises, and the caller retries just its range. A
+        caller that retries the whole exchange itself passes ``retry=False``: a policy
+        inside its policy would multiply the attempts and charge the budget twice."""
         headers = _object_headers(conditions, sse)
         if start is not None:
             headers["Range"] = byte_range(start, end) if end is not None else f"bytes={start}-"
@@ -465,7 +468,9 @@ class SpacesClient:
                 raise
             return stack, stream
 
-        stack, stream = await self.retry.run(attempt, idempotent=True)
+        stack, stream = (
+            await self.retry.run(attempt, idempotent=True) if retry else await attempt(1)
+        )
         async with stack:
             yield stream
 
@@ -491,6 +496,7 @@ class SpacesClient:
                 conditions=conditions,
                 version_id=version_id,
                 sse=sse,
+                retry=False,
             ) as stream:
                 return stream.head, await stream.read()
 

@@ -447,6 +447,7 @@ class _Ranges:
                 end=part.end if ranged else None,
                 conditions=conditions,
                 sse=self.sse,
+                retry=False,
             ) as stream:
                 self._check_identity(stream)
                 if stream.length != part.size - received:

@@ -104,6 +104,16 @@ async def test_slowdown_forever_gives_up_with_throttled(
     assert len(server.seen) == 4  # max_attempts
 
 
+async def test_a_get_is_tried_max_attempts_times_not_that_squared(
+    client: SpacesClient, server: ScriptedServer
+) -> None:
+    """get_object retries the whole exchange; the request inside it is not retried again."""
+    server.add("GET", Reply(503, error_xml("SlowDown")))
+    with pytest.raises(Throttled):
+        await client.get_object("b", "k")
+    assert len(server.seen) == 4  # max_attempts
+
+
 async def test_complete_with_error_in_200_body_is_retried(
     client: SpacesClient, server: ScriptedServer
 ) -> None:
