@@ -34,7 +34,7 @@ from spacesync.protocol.headers import (
 from spacesync.protocol.model import unquote_etag
 from spacesync.protocol.post_policy import PostForm, build_post_form
 from spacesync.protocol.sigv2 import presign_v2
-from spacesync.protocol.sigv4 import MAX_PRESIGN_EXPIRES
+from spacesync.protocol.sigv4 import check_presign_expires
 from spacesync.protocol.sse import SseCustomerKey
 from spacesync.transport.body import BytesBody, RequestBody
 
@@ -541,11 +541,7 @@ def presign_url(
         query.append((f"response-{name.lower()}", value))
     if signature_version == 4:
         return client.presign(bucket, key, method=method, expires=expires, query=query)
-    # V2 itself has no limit, but a URL that outlives a week is a leaked key: same cap as V4.
-    if isinstance(expires, bool) or not 1 <= expires <= MAX_PRESIGN_EXPIRES:
-        raise ConfigError(
-            f"presigned URL expiry must be 1..{MAX_PRESIGN_EXPIRES} seconds, got {expires}"
-        )
+    check_presign_expires(expires)
     target = client.settings.endpoint.target(bucket, key)
     pairs = presign_v2(
         client.settings.credentials,

@@ -16,8 +16,8 @@ from spacesync.errors import ConfigError
 from spacesync.protocol.credentials import Credentials
 from spacesync.protocol.sigv4 import (
     ALGORITHM,
-    MAX_PRESIGN_EXPIRES,
     amz_date,
+    check_presign_expires,
     credential_scope,
     signature,
     signing_key,
@@ -57,8 +57,7 @@ def build_post_form(
 
     The policy lists conditions in the order botocore does, so its signature can be
     checked against botocore's for the same inputs."""
-    if isinstance(expires_in, bool) or not 1 <= expires_in <= MAX_PRESIGN_EXPIRES:
-        raise ConfigError(f"a POST form expires in 1..{MAX_PRESIGN_EXPIRES} seconds")
+    check_presign_expires(expires_in, what="POST form")
     if not 0 <= min_size <= max_size <= MAX_POST_SIZE:
         raise ConfigError(f"form size limits must satisfy 0 <= min <= max <= {MAX_POST_SIZE}")
     timestamp = amz_date(now)

@@ -24,6 +24,13 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 MAX_PRESIGN_EXPIRES = 7 * 24 * 3600
 
+
+def check_presign_expires(expires: int, *, what: str = "presigned URL") -> None:
+    """The one lifetime rule for anything presigned (V4 caps it at a week; V2 and POST
+    forms have no cap of their own, but a signature that outlives a week is a leaked key)."""
+    if isinstance(expires, bool) or not 1 <= expires <= MAX_PRESIGN_EXPIRES:
+        raise ConfigError(f"a {what} expires in 1..{MAX_PRESIGN_EXPIRES} seconds, not {expires}")
+
 # Headers sign() adds itself: a caller passing them too would sign two competing values.
 _SIGNER_HEADERS = frozenset(
     {"authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token"}
@@ -241,10 +248,7 @@ class SigV4Signer:
         The payload is ``UNSIGNED-PAYLOAD``; ``headers`` (besides ``host``) are signed too,
         so whoever uses the URL must send them unchanged.
         """
-        if isinstance(expires, bool) or not 1 <= expires <= MAX_PRESIGN_EXPIRES:
-            raise ConfigError(
-                f"presigned URL expiry must be 1..{MAX_PRESIGN_EXPIRES} seconds, got {expires}"
-            )
+        check_presign_expires(expires)
         extra = dict(headers or {})
         if any(name.lower() == "host" for name in extra):
             raise ValueError("pass host through the host argument, not in headers")
