@@ -61,6 +61,11 @@ class UnsafeKey(SpacesError):
 class LocalFileError(SpacesError):
     """A local file could not be read or written (missing, permission, disk full)."""
 
+    @classmethod
+    def from_os(cls, error: OSError, *, where: object) -> LocalFileError:
+        """The one spelling of an OS failure: where, then the OS's reason."""
+        return cls(f"{where}: {error.strerror or error}")
+
 
 class S3Error(SpacesError):
     """An error reply from the server, with everything needed to report it in one line."""

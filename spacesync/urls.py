@@ -23,9 +23,13 @@ class S3Location:
         """True when it names a "folder" (empty key or trailing slash)."""
         return not self.key or self.key.endswith("/")
 
+    @property
+    def prefix(self) -> str:
+        """The key as a folder: empty, or ending in a slash (``a/b`` → ``a/b/``)."""
+        return self.key if self.is_prefix else self.key + "/"
+
     def child(self, name: str) -> S3Location:
-        base = self.key if not self.key or self.key.endswith("/") else self.key + "/"
-        return S3Location(self.bucket, base + name)
+        return S3Location(self.bucket, self.prefix + name)
 
 
 def is_s3_url(text: str) -> bool:

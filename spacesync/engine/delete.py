@@ -177,7 +177,7 @@ async def versions_named(
     if has_wildcard(key):
         prefix, pattern = key[: min(key.index(c) for c in WILDCARDS if c in key)], key
     elif recursive:
-        prefix, pattern = (key if source.is_prefix else key + "/"), None
+        prefix, pattern = source.prefix, None
     elif source.is_prefix:
         raise ConfigError(f"{source} names a folder: add --recursive to include what is in it")
     else:

@@ -398,10 +398,6 @@ def temp_path_for(destination: Path, *, bucket: str, key: str) -> Path:
 # -- failures -------------------------------------------------------------------------
 
 
-def _local_error(error: OSError, *, where: str) -> LocalFileError:
-    return LocalFileError(f"{where}: {error.strerror or error}")
-
-
 # -- fetching ranges ------------------------------------------------------------------
 
 
@@ -613,7 +609,7 @@ class _FileDownload(_Download):
                 keep = self.journal is not None and resumable_after(exc)
                 await run_shielded(self._abandon(keep=keep))
             if isinstance(exc, OSError):
-                raise _local_error(exc, where=str(self.destination)) from exc
+                raise LocalFileError.from_os(exc, where=self.destination) from exc
             raise
         self.move(Phase.DONE)
         return self.result(
@@ -854,7 +850,7 @@ class _StreamDownload(_Download):
         except BaseException as exc:
             self.move(Phase.FAILED)
             if isinstance(exc, OSError):
-                raise _local_error(exc, where="output stream") from exc
+                raise LocalFileError.from_os(exc, where="output stream") from exc
             raise
         self.move(Phase.DONE)
         return self.result(

@@ -129,10 +129,6 @@ def is_inside(path: Path, root: Path) -> bool:
     return real_parent == real_root or real_parent.startswith(real_root + os.sep)
 
 
-def _remote_prefix(key: str) -> str:
-    return key if not key or key.endswith("/") else key + "/"
-
-
 def _local_sources(source: Path, *, recursive: bool) -> Iterator[tuple[Path, str, int] | Skipped]:
     """(file, key suffix, size) for a local source: a file, a directory, or a glob; what the
     walk could not take (a link loop, an unreadable directory…) as :class:`Skipped`."""
@@ -218,7 +214,7 @@ async def remote_sources(
             raise ConfigError(f"no object matches {source}")
         return
     if recursive:
-        prefix = _remote_prefix(source.key)
+        prefix = source.prefix
         async for entry in client.list_objects(source.bucket, prefix=prefix):
             yield RemoteSource(entry.key, entry.key[len(prefix) :], entry)
         return
@@ -265,7 +261,7 @@ class CopyJob:
                     continue
                 path, suffix, size = found
                 if many or destination.is_prefix:
-                    key = _remote_prefix(destination.key) + suffix
+                    key = destination.prefix + suffix
                 else:
                     key = destination.key
                 yield Upload(path, destination.bucket, key, size)
@@ -277,7 +273,7 @@ class CopyJob:
         async for listed in entries:
             if isinstance(destination, S3Location):
                 key = (
-                    _remote_prefix(destination.key) + listed.relative
+                    destination.prefix + listed.relative
                     if many or destination.is_prefix
                     else destination.key
                 )
@@ -354,8 +350,8 @@ class CopyJob:
             result = TransferResult(
                 _describe_source(item),
                 _describe_destination(item),
-                error=LocalFileError(
-                    f"{error.filename or _describe_source(item)}: {error.strerror}"
+                error=LocalFileError.from_os(
+                    error, where=error.filename or _describe_source(item)
                 ),
             )
         finally:

@@ -382,10 +382,6 @@ class SyncSummary:
 # -- planning ---------------------------------------------------------------------------------
 
 
-def _prefix(key: str) -> str:
-    return key if not key or key.endswith("/") else key + "/"
-
-
 def _seconds(when: datetime | None) -> int:
     return int(when.timestamp()) if when is not None else 0
 
@@ -451,7 +447,7 @@ class SyncPlanner:
 
     async def _entries(self, location: Location) -> AsyncIterator[Sequence[Entry | Skipped]]:
         if isinstance(location, S3Location):
-            return _remote_batches(self.client, location.bucket, _prefix(location.key))
+            return _remote_batches(self.client, location.bucket, location.prefix)
         if not await asyncio.to_thread(location.is_dir):
             if location is self.destination and not await asyncio.to_thread(location.exists):
                 return _nothing()  # created as files land in it
@@ -495,7 +491,7 @@ class SyncPlanner:
         if isinstance(dst, RemoteObject):
             return dst.info.key
         assert isinstance(self.destination, S3Location)
-        return _prefix(self.destination.key) + src.key
+        return self.destination.prefix + src.key
 
     def _new_directory(self, src: Entry, records: Records) -> Action | None:
         if isinstance(src, LocalDirectory):
@@ -697,7 +693,7 @@ def _unlink(path: Path) -> SpacesError | None:
     except FileNotFoundError:
         return None  # already gone: what was wanted
     except OSError as error:
-        return LocalFileError(f"{path}: {error.strerror or error}")
+        return LocalFileError.from_os(error, where=path)
     return None
 
 

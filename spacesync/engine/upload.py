@@ -197,7 +197,7 @@ def _local_io(name: str) -> Iterator[None]:
     try:
         yield
     except OSError as error:
-        raise LocalFileError(f"{name}: {error.strerror or error}") from error
+        raise LocalFileError.from_os(error, where=name) from error
 
 
 @dataclass(frozen=True, slots=True)
