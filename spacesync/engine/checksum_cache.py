@@ -159,9 +159,6 @@ class ChecksumCache:
 
     # -- what was synced ------------------------------------------------------------------
 
-    def recorded(self, bucket: str, key: str) -> SyncRecord | None:
-        return self.recorded_many(bucket, [key]).get(key)
-
     def recorded_many(self, bucket: str, keys: Sequence[str]) -> dict[str, SyncRecord]:
         """The records of those of ``keys`` that have one, by key: a query per
         ``_QUERY_KEYS`` keys, not per key (sync asks about every listed object)."""

@@ -1,8 +1,8 @@
 """Request bodies that can be sent again on a retry without being buffered twice.
 
-A body is a *source* (bytes already in memory, or a range of a file read with
-``os.pread``), not a stream: every attempt iterates it from the start, so a retried
-UploadPart re-reads its own range instead of keeping a second copy around.
+A body is a *source* (bytes already in memory, which the engine read), not a stream:
+every attempt iterates it from the start, so a retried UploadPart sends its part again
+without a second copy. Reading files is the engine's business, never the transport's.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import os
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Protocol
 
 #: Slices handed to the socket: big enough to keep syscalls few, small enough that the
@@ -68,55 +66,6 @@ class BytesBody:
     async def md5_base64(self) -> str:
         if self._md5 is None:
             self._md5 = await _hash(hashlib.md5, self._view, _b64)
-        return self._md5
-
-
-class FileRangeBody:
-    """``length`` bytes of ``path`` from ``offset``, read with positional reads per attempt.
-
-    Hashes are computed by one extra pass over the range, so nothing is held in memory
-    beyond one slice.
-    """
-
-    def __init__(self, path: Path, *, offset: int = 0, length: int | None = None) -> None:
-        self._path = path
-        self._offset = offset
-        self._length = os.stat(path).st_size - offset if length is None else length
-        self._sha256: str | None = None
-        self._md5: str | None = None
-
-    @property
-    def size(self) -> int:
-        return self._length
-
-    async def chunks(self) -> AsyncIterator[memoryview]:
-        fd = await asyncio.to_thread(os.open, self._path, os.O_RDONLY)
-        try:
-            position, end = self._offset, self._offset + self._length
-            while position < end:
-                want = min(SEND_SLICE * 4, end - position)
-                data = await asyncio.to_thread(os.pread, fd, want, position)
-                if not data:
-                    raise OSError(f"{self._path} shrank while it was being sent")
-                position += len(data)
-                yield memoryview(data)
-        finally:
-            os.close(fd)
-
-    async def _digest(self, factory: Callable[[], _Hasher]) -> _Hasher:
-        hasher = factory()
-        async for chunk in self.chunks():
-            await asyncio.to_thread(hasher.update, chunk)
-        return hasher
-
-    async def sha256_hex(self) -> str:
-        if self._sha256 is None:
-            self._sha256 = _hex(await self._digest(hashlib.sha256))
-        return self._sha256
-
-    async def md5_base64(self) -> str:
-        if self._md5 is None:
-            self._md5 = _b64(await self._digest(hashlib.md5))
         return self._md5
 
 

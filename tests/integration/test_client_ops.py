@@ -22,7 +22,7 @@ from spacesync.errors import (
 from spacesync.localserver import Identity, LocalServerInfo
 from spacesync.protocol.headers import Conditions, ObjectAttributes
 from spacesync.protocol.model import CompletedPart, ObjectId
-from spacesync.transport.body import BytesBody, FileRangeBody
+from spacesync.transport.body import BytesBody
 from tests.support.s3 import settings_for
 
 MiB = 1024 * 1024
@@ -87,17 +87,6 @@ async def test_put_head_get_with_attributes(client: SpacesClient, bucket: str) -
     got_head, body = await client.get_object(bucket, "docs/hello.txt")
     assert body == data
     assert got_head.etag == etag
-
-
-async def test_put_from_file_range(client: SpacesClient, bucket: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "data.bin"
-    data = bytes(range(256)) * 8192  # 2 MiB
-    path.write_bytes(data)
-    body = FileRangeBody(path, offset=1000, length=MiB + 7)
-    etag = await client.put_object(bucket, "range.bin", body)
-    _, got = await client.get_object(bucket, "range.bin")
-    assert got == data[1000 : 1000 + MiB + 7]
-    assert etag == md5_hex(got)
 
 
 async def test_empty_object(client: SpacesClient, bucket: str) -> None:

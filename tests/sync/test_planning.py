@@ -182,7 +182,7 @@ def test_cache_reads_a_file_once_while_its_identity_holds(tmp_path: Path) -> Non
     assert cache.matches_etag(identity, "not-an-etag", part_sizes=[]) is None
     cache.record("b", "k", etag=etag, identity=identity)
     cache.flush()
-    record = cache.recorded("b", "k")
+    record = cache.recorded_many("b", ["k"]).get("k")
     assert record is not None and record.identity == identity
 
 
