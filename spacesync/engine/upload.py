@@ -249,6 +249,13 @@ class _Source:
             position += len(chunk)
         return str(hasher.hexdigest())
 
+    def read_whole(self) -> _PartData:
+        """The whole (small) file, checked unchanged in the same worker-thread hop: one hop
+        per small file, not two."""
+        data = self.read(PartRange(1, 0, self.identity.size))
+        self.check_unchanged()
+        return data
+
     def check_unchanged(self) -> None:
         """Size and mtime still those we began with, so the parts sent form one version."""
         with _local_io(self.identity.path):
@@ -363,8 +370,7 @@ class Uploader:
             self._context.scheduler.request(nbytes=size, put_object=upload.target) as lease,
         ):
             upload.enter(UploadState.PUTTING)
-            data = await asyncio.to_thread(source.read, PartRange(1, 0, size))
-            await asyncio.to_thread(source.check_unchanged)
+            data = await asyncio.to_thread(source.read_whole)
             await self._put(upload, lease, data, attributes=attributes)
 
     async def _put(
