@@ -27,6 +27,7 @@ from pathlib import Path
 
 import xxhash
 
+from spacesync.protocol.etag import is_plain_md5, multipart_etag, multipart_part_count
 from spacesync.statedir import ensure_private_dir
 
 FILE_NAME = "sync-cache.sqlite3"
@@ -89,18 +90,6 @@ class Digests:
     multipart_etag: str | None = None
 
 
-def _multipart_parts(etag: str) -> int | None:
-    """N of an ``md5-N`` multipart ETag; None for any other form."""
-    digest, dash, count = etag.partition("-")
-    if not dash or len(digest) != 32 or not count.isdigit():
-        return None
-    return int(count)
-
-
-def _is_md5(etag: str) -> bool:
-    return len(etag) == 32 and all(c in "0123456789abcdef" for c in etag.lower())
-
-
 def hash_file(path: str, *, part_size: int | None) -> tuple[Digests, os.stat_result]:
     """Read ``path`` once: its xxh3-128, MD5 and, with ``part_size``, the multipart ETag
     S3 gives an upload in parts of that size. Returns the stat taken after reading."""
@@ -125,11 +114,7 @@ def hash_file(path: str, *, part_size: int | None) -> tuple[Digests, os.stat_res
         st = os.fstat(source.fileno())
     if in_part or (part_size is not None and not part_md5s):
         part_md5s.append(part.digest())
-    multipart = (
-        f"{hashlib.md5(b''.join(part_md5s)).hexdigest()}-{len(part_md5s)}"
-        if part_size is not None
-        else None
-    )
+    multipart = multipart_etag(part_md5s) if part_size is not None else None
     digests = Digests(whole_xxh3.hexdigest(), whole_md5.hexdigest(), part_size, multipart)
     return digests, st
 
@@ -237,9 +222,9 @@ class ChecksumCache:
         """Whether the file holds the bytes of an object with ``etag``: its MD5 for a
         plain ETag, the multipart ETag for the first of ``part_sizes`` that gives as many
         parts. None when the ETag cannot be recomputed (unknown form or part size)."""
-        parts = _multipart_parts(etag)
+        parts = multipart_part_count(etag)
         if parts is None:
-            if not _is_md5(etag):
+            if not is_plain_md5(etag):
                 return None
             return self.digests(identity, part_size=None).md5 == etag.lower()
         size = max(identity.size, 1)

@@ -42,7 +42,6 @@ import errno
 import hashlib
 import logging
 import os
-import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
@@ -76,6 +75,7 @@ from spacesync.errors import (
     PreconditionFailed,
     SourceChanged,
 )
+from spacesync.protocol.etag import is_plain_md5, multipart_etag, multipart_part_count
 from spacesync.protocol.headers import Conditions
 from spacesync.protocol.model import ObjectHead, ObjectInfo
 from spacesync.protocol.sse import SseCustomerKey
@@ -99,8 +99,6 @@ _IOV_MAX = 512
 #: A temp name keeps at most this many bytes of the destination's name (NAME_MAX is 255).
 _NAME_KEEP = 160
 
-_PLAIN_ETAG = re.compile(r"[0-9a-f]{32}")
-_MULTIPART_ETAG = re.compile(r"[0-9a-f]{32}-([1-9][0-9]*)")
 
 #: What a stream download reports as its destination.
 STREAM_DESTINATION = "-"
@@ -151,15 +149,15 @@ class EtagCheck:
     @classmethod
     def for_head(cls, head: ObjectHead) -> EtagCheck | None:
         etag = head.etag.lower()
-        if _PLAIN_ETAG.fullmatch(etag):
+        if is_plain_md5(etag):
             plan = PartPlan.for_download(head.size, part_size=max(head.size, 1))
             return cls(expected=etag, segments=plan, multipart=False)
-        match = _MULTIPART_ETAG.fullmatch(etag)
+        count = multipart_part_count(etag)
         part_size = recorded_part_size(head)
-        if match is None or part_size is None:
+        if count is None or part_size is None:
             return None
         plan = PartPlan.for_download(head.size, part_size=part_size)
-        if plan.count != int(match.group(1)):
+        if plan.count != count:
             return None
         return cls(expected=etag, segments=plan, multipart=True)
 
@@ -187,10 +185,7 @@ class EtagCheck:
 
     def verify(self) -> None:
         digests = [self.digests[segment.number] for segment in self.segments]
-        if self.multipart:
-            got = f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
-        else:
-            got = digests[0].hex()
+        got = multipart_etag(digests) if self.multipart else digests[0].hex()
         if got != self.expected:
             raise IntegrityError(
                 f"downloaded content does not match the object's ETag {self.expected} "
@@ -621,7 +616,7 @@ class _FileDownload(_Download):
         known = self.known
         if isinstance(known, ObjectHead):
             return known
-        if known is not None and not _MULTIPART_ETAG.fullmatch(known.etag.lower()):
+        if known is not None and multipart_part_count(known.etag) is None:
             return ObjectHead(size=known.size, etag=known.etag, last_modified=known.last_modified)
         async with self.context.scheduler.request():
             return await self.context.client.head_object(

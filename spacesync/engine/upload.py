@@ -52,6 +52,7 @@ from spacesync.errors import (
     SourceChanged,
     SpacesError,
 )
+from spacesync.protocol.etag import multipart_etag
 from spacesync.protocol.headers import ObjectAttributes
 from spacesync.protocol.model import CompletedPart
 from spacesync.transport.body import BytesBody
@@ -141,8 +142,7 @@ class _ObjectUpload:
 
     def expected_etag(self) -> str:
         """The multipart ETag S3 computes: MD5 of the concatenated part MD5s, then ``-N``."""
-        digests = b"".join(self.md5s[number] for number in sorted(self.md5s))
-        return f"{hashlib.md5(digests).hexdigest()}-{len(self.md5s)}"
+        return multipart_etag([self.md5s[number] for number in sorted(self.md5s)])
 
 
 @dataclass(frozen=True, slots=True)
