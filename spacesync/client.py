@@ -519,6 +519,7 @@ class SpacesClient:
         if content_md5:
             headers["Content-MD5"] = await body.md5_base64()
         reply = await self.call(S3Call("PutObject", "PUT", bucket, key, headers=headers, body=body))
+        _confirm_sse(reply, sse)
         return unquote_etag(reply.headers.get("ETag", ""))
 
     async def copy_object(
@@ -550,6 +551,7 @@ class SpacesClient:
         reply = await self.call(
             S3Call("CopyObject", "PUT", bucket, key, headers=headers), error_in_200=True
         )
+        # Not confirmed here: SeaweedFS sends no SSE-C headers on CopyObject replies.
         return xml.parse_copy_result(reply.body)
 
     async def delete_object(self, bucket: str, key: str, *, version_id: str | None = None) -> None:
@@ -650,6 +652,7 @@ class SpacesClient:
                 body=body,
             )
         )
+        _confirm_sse(reply, sse)
         return unquote_etag(reply.headers.get("ETag", ""))
 
     async def upload_part_copy(
@@ -779,6 +782,12 @@ def _optional(**params: str | None) -> list[tuple[str, str]]:
 def copy_source_header(bucket: str, key: str, version: str | None) -> str:
     source = f"/{bucket}/{uri_encode(key, keep_slash=True)}"
     return f"{source}?versionId={uri_encode(version)}" if version else source
+
+
+def _confirm_sse(reply: S3Reply, sse: SseCustomerKey | None) -> None:
+    """A write under SSE-C must say it used our key (else the bytes may sit in clear)."""
+    if sse is not None:
+        sse.check_reply(reply.headers)
 
 
 def _version_query(version_id: str | None) -> list[tuple[str, str]]:

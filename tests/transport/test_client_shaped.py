@@ -15,8 +15,10 @@ import pytest
 
 from spacesync.client import SpacesClient
 from spacesync.config import resolve_settings
-from spacesync.errors import ServerError, Throttled
+from spacesync.errors import MalformedResponse, ServerError, Throttled
 from spacesync.protocol.model import CompletedPart
+from spacesync.protocol.sse import SseCustomerKey
+from spacesync.transport.body import BytesBody
 from spacesync.transport.pacer import Pacer
 from spacesync.transport.retry import RetryPolicy
 
@@ -182,3 +184,26 @@ async def test_read_ahead_left_early_drops_the_page_asked_for(
     await asyncio.sleep(0.05)  # the failed reply is in
     await pages.aclose()
     assert len(server.seen) == 2
+
+
+@pytest.mark.parametrize("operation", ["put", "part"])
+async def test_an_sse_c_write_the_endpoint_does_not_confirm_is_refused(
+    client: SpacesClient, server: ScriptedServer, operation: str
+) -> None:
+    """An endpoint that ignores SSE-C would keep the bytes in clear: the reply must echo the
+    algorithm and our key's MD5, else the write is a MalformedResponse."""
+    key = SseCustomerKey(bytes(range(32)))
+    confirmed = {
+        "x-amz-server-side-encryption-customer-algorithm": "AES256",
+        "x-amz-server-side-encryption-customer-key-MD5": key.key_md5,
+        "ETag": '"abc"',
+    }
+    server.add("PUT", Reply(200, headers={"ETag": '"abc"'}), Reply(200, headers=confirmed))
+    with pytest.raises(MalformedResponse, match="did not confirm SSE-C"):
+        if operation == "put":
+            await client.put_object("b", "k", BytesBody(b"x"), sse=key)
+        else:
+            await client.upload_part(
+                "b", "k", upload_id="U", part_number=1, body=BytesBody(b"x"), sse=key
+            )
+    assert await client.put_object("b", "k", BytesBody(b"x"), sse=key) == "abc"
