@@ -48,7 +48,7 @@ from spacesync.errors import (
 from spacesync.localserver import Identity, LocalServerInfo
 from spacesync.protocol.model import CompletedPart, CompletedUpload
 from spacesync.transport.body import RequestBody
-from tests.support.s3 import empty_bucket, settings_for
+from tests.support.s3 import empty_bucket, multipart_etag_of, settings_for
 
 PART = 5 * MiB
 OPTIONS = TransferOptions(part_size=PART, multipart_threshold=PART)
@@ -205,10 +205,7 @@ def md5_hex(data: bytes) -> str:
 
 
 def multipart_etag(data: bytes, part_size: int = PART) -> str:
-    digests = b"".join(
-        hashlib.md5(data[i : i + part_size]).digest() for i in range(0, len(data), part_size)
-    )
-    return f"{hashlib.md5(digests).hexdigest()}-{-(-len(data) // part_size)}"
+    return multipart_etag_of(data, part_size)
 
 
 async def assert_stored(

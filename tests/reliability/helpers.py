@@ -10,6 +10,7 @@ from pathlib import Path
 
 from spacesync.client import SpacesClient
 from spacesync.config import Settings, resolve_settings
+from spacesync.engine.plan import MiB
 from spacesync.localserver import Identity
 from spacesync.transport.http import HttpTransport, Timeouts
 from spacesync.transport.pacer import Pacer
@@ -103,3 +104,23 @@ def md5_hex(data: bytes) -> str:
 def leftovers(root: Path) -> list[str]:
     """Temporary files of interrupted downloads anywhere under ``root``."""
     return sorted(os.path.relpath(path, root) for path in root.rglob(".*.spacesync-*.part"))
+
+
+def write_big(path: Path, size: int, *, seed: int) -> str:
+    """A file of seeded pseudo-random bytes, written a MiB at a time; returns its MD5."""
+    md5 = hashlib.md5()
+    block = hashlib.sha256(str(seed).encode()).digest() * (MiB // 32)
+    with path.open("wb") as out:
+        for n in range(0, size, MiB):
+            chunk = (n.to_bytes(8, "big") + block)[: min(MiB, size - n)]
+            out.write(chunk)
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
+def md5_of(path: Path) -> str:
+    md5 = hashlib.md5()
+    with path.open("rb") as src:
+        while chunk := src.read(MiB):
+            md5.update(chunk)
+    return md5.hexdigest()

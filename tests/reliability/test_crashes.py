@@ -24,8 +24,7 @@ import pytest
 from spacesync.client import SpacesClient
 from spacesync.engine.journal import JournalStore
 from spacesync.engine.plan import MiB
-from tests.reliability.helpers import leftovers, read_tree, write_tree
-from tests.reliability.test_scenarios import md5_of, write_big
+from tests.reliability.helpers import leftovers, md5_of, read_tree, write_big, write_tree
 from tests.support.cli import Runner
 from tests.support.fault_proxy import Fault, FaultProxy, Rule
 

@@ -23,10 +23,10 @@ from spacesync.engine.scheduler import Scheduler
 from spacesync.engine.transfer import NoProgress, TransferContext, TransferOptions
 from spacesync.errors import LocalFileError
 from spacesync.transport.body import BytesBody
-from tests.reliability.helpers import leftovers, proxied_cli, random_bytes
-from tests.reliability.test_scenarios import md5_of, write_big
+from tests.reliability.helpers import leftovers, md5_of, proxied_cli, random_bytes, write_big
 from tests.support.cli import Runner
 from tests.support.fault_proxy import Fault, FaultProxy, Rule
+from tests.support.s3 import open_upload_keys
 
 SIZE = 30 * MiB + 5
 PART_OPTIONS = ("--part-size", "5MiB", "--concurrency", "2")
@@ -36,10 +36,6 @@ def journals_of(cli: Runner) -> list[dict[str, object]]:
     done = cli("journals", "--json")
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
-
-
-async def open_uploads(client: SpacesClient, bucket: str) -> list[str]:
-    return [upload.key async for upload in client.list_multipart_uploads(bucket)]
 
 
 async def test_endpoint_dying_for_good_stops_with_a_journal_to_resume(
@@ -66,7 +62,7 @@ async def test_endpoint_dying_for_good_stops_with_a_journal_to_resume(
     (journal,) = journals_of(cli)
     assert journal["kind"] == "upload" and journal["remote"] == f"s3://{bucket}/big"
     assert journal["parts_done"] == 2
-    assert await open_uploads(client, bucket) == ["big"]
+    assert await open_upload_keys(client, bucket) == ["big"]
 
     resumed = await asyncio.to_thread(cli, *args)
     assert resumed.returncode == 0, resumed.stderr
@@ -76,7 +72,7 @@ async def test_endpoint_dying_for_good_stops_with_a_journal_to_resume(
     assert cli("cp", f"s3://{bucket}/big", str(copy)).returncode == 0
     assert await asyncio.to_thread(md5_of, copy) == expected
     assert journals_of(cli) == []
-    assert await open_uploads(client, bucket) == []
+    assert await open_upload_keys(client, bucket) == []
 
 
 async def test_ctrl_c_keeps_the_journal_and_says_how_to_resume(
@@ -110,7 +106,7 @@ async def test_ctrl_c_keeps_the_journal_and_says_how_to_resume(
     )
     (journal,) = journals_of(cli)
     assert isinstance(journal["parts_done"], int) and journal["parts_done"] >= 2
-    assert await open_uploads(client, bucket) == ["big"]
+    assert await open_upload_keys(client, bucket) == ["big"]
 
     resumed = await asyncio.to_thread(cli, *args)
     assert resumed.returncode == 0, resumed.stderr
@@ -119,7 +115,7 @@ async def test_ctrl_c_keeps_the_journal_and_says_how_to_resume(
     assert cli("cp", f"s3://{bucket}/big", str(copy)).returncode == 0
     assert await asyncio.to_thread(md5_of, copy) == expected
     assert journals_of(cli) == []
-    assert await open_uploads(client, bucket) == []
+    assert await open_upload_keys(client, bucket) == []
 
 
 # -- a full disk ------------------------------------------------------------------------

@@ -3,7 +3,6 @@ answer. Each operation must end as if the reply had come, with nothing left behi
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from spacesync.transport.body import BytesBody
 from tests.reliability.conftest import Proxied
 from tests.reliability.helpers import md5_hex, random_bytes
 from tests.support.fault_proxy import Fault, FaultProxy, Rule
+from tests.support.s3 import multipart_etag_of, open_upload_keys
 
 PART = 5 * MiB
 OPTIONS = TransferOptions(part_size=PART, multipart_threshold=PART, copy_part_size=PART)
@@ -36,15 +36,6 @@ def uploader(client: SpacesClient, journals: JournalStore) -> Uploader:
     )
 
 
-def multipart_etag(data: bytes, part: int = PART) -> str:
-    digests = b"".join(hashlib.md5(data[i : i + part]).digest() for i in range(0, len(data), part))
-    return f"{hashlib.md5(digests).hexdigest()}-{-(-len(data) // part)}"
-
-
-async def open_uploads(client: SpacesClient, bucket: str) -> list[str]:
-    return [upload.key async for upload in client.list_multipart_uploads(bucket)]
-
-
 async def upload_with_complete_lost(
     proxy: FaultProxy, client: SpacesClient, bucket: str, tmp_path: Path
 ) -> tuple[bytes, str, JournalStore]:
@@ -57,7 +48,7 @@ async def upload_with_complete_lost(
     source = tmp_path / "src"
     result = await uploader(client, journals).upload_file(source, bucket=bucket, key="big")
     assert complete.fired == 1
-    assert result.etag == multipart_etag(data)
+    assert result.etag == multipart_etag_of(data, PART)
     return data, result.etag, journals
 
 
@@ -83,7 +74,7 @@ async def test_complete_applied_and_completed_again(
     assert [seen.upstream_status for seen in completes] == [200, 200]
     head, stored = await client.get_object(bucket, "big")
     assert stored == data and head.etag == etag
-    assert await open_uploads(client, bucket) == []
+    assert await open_upload_keys(client, bucket) == []
     assert journals.summaries() == []
 
 
@@ -108,7 +99,7 @@ async def test_complete_applied_then_no_such_upload_is_success(
     assert proxy.count(method="HEAD") == 1
     head, stored = await client.get_object(bucket, "big")
     assert stored == data and head.etag == etag
-    assert await open_uploads(client, bucket) == []
+    assert await open_upload_keys(client, bucket) == []
     assert journals.summaries() == []
 
 
@@ -133,9 +124,9 @@ async def test_create_applied_leaves_no_orphan(
     assert create.fired == 1
     # The upload the lost reply hid was found and aborted before the retry.
     assert proxy.count(method="DELETE", query="uploadId=") == 1
-    assert result.etag == multipart_etag(data)
+    assert result.etag == multipart_etag_of(data, PART)
     assert (await client.get_object(bucket, "k"))[1] == data
-    assert await open_uploads(client, bucket) == []
+    assert await open_upload_keys(client, bucket) == []
     assert journals.summaries() == []
 
 
@@ -159,7 +150,7 @@ async def test_upload_part_applied_is_sent_again(
     assert proxy.count(method="PUT", query="partNumber=2&") == 2
     assert result.bytes_transferred == len(data)  # progress counts the part once
     assert (await client.get_object(bucket, "k"))[1] == data
-    assert await open_uploads(client, bucket) == []
+    assert await open_upload_keys(client, bucket) == []
 
 
 async def test_put_object_applied_is_retried(
@@ -220,7 +211,7 @@ async def test_multipart_copy_with_lost_replies(
         await copier.copy(source_bucket=bucket, source_key="src", bucket=bucket, key="dst")
     assert [rule.fired for rule in rules] == [1, 1]
     assert (await client.get_object(bucket, "dst"))[1] == data
-    assert await open_uploads(client, bucket) == []
+    assert await open_upload_keys(client, bucket) == []
 
 
 async def test_delete_objects_applied_is_retried(

@@ -9,7 +9,6 @@ of the issue (256 MiB, 1,000 files, 5,000 keys)."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -25,35 +24,19 @@ from spacesync.engine.transfer import NoProgress, TransferContext, TransferOptio
 from spacesync.engine.upload import Uploader
 from spacesync.transport.body import BytesBody
 from tests.reliability.conftest import Proxied
-from tests.reliability.helpers import leftovers, proxied_cli, read_tree, write_tree
+from tests.reliability.helpers import (
+    leftovers,
+    md5_of,
+    proxied_cli,
+    read_tree,
+    write_big,
+    write_tree,
+)
 from tests.support.cli import Runner
 from tests.support.fault_proxy import Fault, FaultProxy
+from tests.support.s3 import open_upload_keys
 
 MIX = {Fault.RESET_AFTER: 0.05, Fault.SLOW_DOWN: 0.10, Fault.TRUNCATE: 0.05}
-
-
-def write_big(path: Path, size: int, *, seed: int) -> str:
-    """A file of seeded pseudo-random bytes, written a MiB at a time; returns its MD5."""
-    md5 = hashlib.md5()
-    block = hashlib.sha256(str(seed).encode()).digest() * (MiB // 32)
-    with path.open("wb") as out:
-        for n in range(0, size, MiB):
-            chunk = (n.to_bytes(8, "big") + block)[: min(MiB, size - n)]
-            out.write(chunk)
-            md5.update(chunk)
-    return md5.hexdigest()
-
-
-def md5_of(path: Path) -> str:
-    md5 = hashlib.md5()
-    with path.open("rb") as src:
-        while chunk := src.read(MiB):
-            md5.update(chunk)
-    return md5.hexdigest()
-
-
-async def open_uploads(client: SpacesClient, bucket: str) -> list[str]:
-    return [upload.key async for upload in client.list_multipart_uploads(bucket)]
 
 
 async def roundtrip(
@@ -89,7 +72,7 @@ async def roundtrip(
     assert await asyncio.to_thread(md5_of, destination) == expected
     faults = proxy.faults()
     assert faults[Fault.RESET_AFTER] and faults[Fault.SLOW_DOWN] and faults[Fault.TRUNCATE]
-    assert await open_uploads(client, bucket) == []
+    assert await open_upload_keys(client, bucket) == []
     assert journals.summaries() == []
     assert await asyncio.to_thread(leftovers, tmp_path / "out") == []
 

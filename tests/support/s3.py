@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from spacesync.client import SpacesClient
 from spacesync.config import Settings, resolve_settings
 from spacesync.errors import NotFound
@@ -37,3 +39,17 @@ async def empty_bucket(client: SpacesClient, bucket: str) -> None:
         await client.delete_bucket(bucket)
     except NotFound:
         pass
+
+
+def multipart_etag_of(data: bytes, part_size: int) -> str:
+    """The ETag S3 gives ``data`` uploaded in ``part_size`` parts, computed here on its own
+    (not by the code under test) so that it is an independent oracle."""
+    digests = b"".join(
+        hashlib.md5(data[i : i + part_size]).digest() for i in range(0, len(data), part_size)
+    )
+    return f"{hashlib.md5(digests).hexdigest()}-{-(-len(data) // part_size)}"
+
+
+async def open_upload_keys(client: SpacesClient, bucket: str) -> list[str]:
+    """The keys of the bucket's unfinished multipart uploads."""
+    return [upload.key async for upload in client.list_multipart_uploads(bucket)]
